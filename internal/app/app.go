@@ -1,0 +1,307 @@
+// Package app wires Switchboard together and owns its lifecycle. It is the
+// only place that chooses SQLite or PostgreSQL and embedded or external NATS.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/api"
+	"github.com/switchboard-cc/switchboard/internal/bus"
+	"github.com/switchboard-cc/switchboard/internal/config"
+	"github.com/switchboard-cc/switchboard/internal/identity"
+	"github.com/switchboard-cc/switchboard/internal/netguard"
+	"github.com/switchboard-cc/switchboard/internal/secret"
+	"github.com/switchboard-cc/switchboard/internal/store"
+	"github.com/switchboard-cc/switchboard/internal/telemetry"
+	"github.com/switchboard-cc/switchboard/internal/tlsutil"
+	"github.com/switchboard-cc/switchboard/internal/webhook"
+	"github.com/switchboard-cc/switchboard/openapi"
+)
+
+// App is one running Switchboard node.
+type App struct {
+	cfg     config.Config
+	Store   *store.Store
+	Bus     *bus.Bus
+	Metrics *telemetry.Metrics
+	Tenants *identity.Tenants
+	People  *identity.People
+	API     *api.Server
+
+	relay      *bus.Relay
+	dispatcher *webhook.Dispatcher
+	servers    []*http.Server
+	listeners  []net.Listener
+	httpAddr   string
+	httpsAddr  string
+	bg         sync.WaitGroup
+	stopBG     chan struct{}
+}
+
+// OpenStore opens the database with the master key; CLI commands that only
+// touch stored state (tenant create, key rotation) use it without NATS.
+func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	var key []byte
+	var err error
+	if cfg.MasterKey != "" {
+		key, err = secret.ParseKey(cfg.MasterKey)
+	} else {
+		key, err = secret.LoadOrCreateKey(cfg.MasterKeyPath())
+	}
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, store.Config{URL: cfg.Database, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	return store.New(db, box), nil
+}
+
+// New opens the store and the bus and builds every service. Nothing listens
+// until Start.
+func New(ctx context.Context, cfg config.Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, Metrics: telemetry.New(), stopBG: make(chan struct{})}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Replicas: cfg.NATSReplicas})
+	if err != nil {
+		st.DB().Close()
+		return nil, err
+	}
+	signing, err := st.ServerSecret(ctx, "token-signing-key", func() []byte {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return b
+	})
+	if err != nil {
+		a.closeData()
+		return nil, err
+	}
+	outbound := netguard.Config{AllowLoopback: cfg.Outbound.AllowLoopback, AllowPrivate: cfg.Outbound.AllowPrivate, Timeout: 10 * time.Second}.Client()
+	ids := identity.NewService(st, st, st, identity.NewTokenIssuer(signing, "switchboard"))
+	a.Tenants = identity.NewTenants(st, st)
+	a.People = identity.NewPeople(st, st, cfg.API.SessionTTL)
+	a.relay = bus.NewRelay(a.Bus, outboxAdapter{st}, a.Metrics, 250*time.Millisecond)
+	st.DB().OnOutbox(a.relay.Kick)
+	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax})
+	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
+	a.API = api.New(api.Config{
+		MaxBodyBytes: cfg.API.MaxBodyBytes, ClockSkew: cfg.API.ClockSkew, TenantRate: cfg.API.TenantRate, SessionTTL: cfg.API.SessionTTL,
+	}, api.Deps{
+		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,
+		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document,
+	})
+	return a, nil
+}
+
+func (a *App) ready(ctx context.Context) error {
+	if err := a.Store.DB().Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !a.Bus.Healthy() {
+		return errors.New("bus: not connected")
+	}
+	return nil
+}
+
+// Start begins relaying and delivering events and opens the listeners.
+func (a *App) Start(ctx context.Context) error {
+	a.relay.Start()
+	if err := a.dispatcher.Start(ctx); err != nil {
+		return err
+	}
+	a.startMaintenance()
+	handler := a.API.Handler()
+	if a.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("http listener: %w", err)
+		}
+		a.httpAddr = ln.Addr().String()
+		a.serve(ln, &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second})
+	}
+	if a.cfg.HTTPSAddr != "" {
+		tlsCfg, err := a.tlsConfig()
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", a.cfg.HTTPSAddr)
+		if err != nil {
+			return fmt.Errorf("https listener: %w", err)
+		}
+		a.httpsAddr = ln.Addr().String()
+		a.serve(tls.NewListener(ln, tlsCfg), &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, TLSConfig: tlsCfg})
+		if err := a.writeEndpoint(); err != nil {
+			slog.Warn("cannot record the https endpoint for CLI commands", "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *App) serve(ln net.Listener, srv *http.Server) {
+	srv.ErrorLog = slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)
+	a.servers = append(a.servers, srv)
+	a.listeners = append(a.listeners, ln)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+func (a *App) tlsConfig() (*tls.Config, error) {
+	certFile, keyFile := a.cfg.TLSCert, a.cfg.TLSKey
+	if certFile == "" {
+		hosts := append(tlsutil.DefaultHosts(), a.cfg.TLSHosts...)
+		if h, _, err := net.SplitHostPort(a.cfg.HTTPSAddr); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+			hosts = append(hosts, h)
+		}
+		f, err := tlsutil.Ensure(filepath.Join(a.cfg.DataDir, "tls"), hosts)
+		if err != nil {
+			return nil, err
+		}
+		certFile, keyFile = f.Cert, f.Key
+	}
+	cert, err := tlsutil.Load(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil
+}
+
+// HTTPAddr and HTTPSAddr are the bound addresses (after port 0 resolves).
+func (a *App) HTTPAddr() string  { return a.httpAddr }
+func (a *App) HTTPSAddr() string { return a.httpsAddr }
+
+// Endpoint is the base URL put in connection strings.
+func (a *App) Endpoint() string {
+	return Endpoint(a.cfg, a.httpsAddr)
+}
+
+// Endpoint builds the public base URL from the configuration and the bound
+// HTTPS address.
+func Endpoint(cfg config.Config, httpsAddr string) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimSuffix(cfg.PublicURL, "/") + "/"
+	}
+	_, port, err := net.SplitHostPort(httpsAddr)
+	if err != nil {
+		return "https://localhost/"
+	}
+	return "https://localhost:" + port + "/"
+}
+
+func (a *App) writeEndpoint() error {
+	dir := filepath.Join(a.cfg.DataDir, "run")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "endpoint"), []byte(a.Endpoint()+"\n"), 0o600)
+}
+
+// RecordedEndpoint reads the endpoint a running server wrote, falling back
+// to the configuration.
+func RecordedEndpoint(cfg config.Config) string {
+	if cfg.PublicURL == "" {
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "run", "endpoint")); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return Endpoint(cfg, cfg.HTTPSAddr)
+}
+
+// startMaintenance runs periodic clean-up: expired sessions and
+// idempotency records, and the outbox backlog gauge.
+func (a *App) startMaintenance() {
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.stopBG:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			now := time.Now()
+			if _, err := a.Store.DeleteExpiredSessions(ctx, now); err != nil {
+				slog.Warn("session clean-up", "err", err)
+			}
+			if _, err := a.Store.ExpireIdempotencyKeys(ctx, now.Add(-24*time.Hour)); err != nil {
+				slog.Warn("idempotency clean-up", "err", err)
+			}
+			if n, oldest, err := a.Store.OutboxLag(ctx, now); err == nil {
+				a.Metrics.OutboxPending(n, oldest)
+			}
+			cancel()
+		}
+	}()
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish, flushes the
+// outbox, stops deliveries, and closes the bus and the database.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errsJoined error
+	for _, srv := range a.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errsJoined = errors.Join(errsJoined, err)
+		}
+	}
+	close(a.stopBG)
+	a.bg.Wait()
+	a.relay.Stop(ctx)
+	a.dispatcher.Stop(ctx)
+	a.closeData()
+	return errsJoined
+}
+
+func (a *App) closeData() {
+	if a.Bus != nil {
+		a.Bus.Close()
+	}
+	if a.Store != nil {
+		_ = a.Store.DB().Close()
+	}
+}
+
+// outboxAdapter presents the store's outbox to the relay.
+type outboxAdapter struct{ s *store.Store }
+
+func (o outboxAdapter) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]bus.OutboxEntry, error) {
+	entries, err := o.s.ClaimOutbox(ctx, now, lease, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bus.OutboxEntry, len(entries))
+	for i, e := range entries {
+		out[i] = bus.OutboxEntry{Seq: e.Seq, Event: e.Event}
+	}
+	return out, nil
+}
+
+func (o outboxAdapter) Delete(ctx context.Context, seqs []int64) error { return o.s.DeleteOutbox(ctx, seqs) }

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/event"
+)
+
+// Append writes events to the outbox; call it inside the transaction that
+// makes the change they describe.
+func (s *Store) Append(ctx context.Context, evs ...event.Event) error {
+	w := s.db.writer(ctx)
+	for _, e := range evs {
+		_, err := w.ExecContext(ctx,
+			`INSERT INTO outbox (id, tenant_id, type, subject, time, data_version, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			e.ID, string(e.Tenant), e.Type, e.Subject, micros(e.Time), e.DataVersion, []byte(e.Data))
+		if err != nil {
+			return fmt.Errorf("store: outbox append: %w", err)
+		}
+	}
+	if !markAppended(ctx) {
+		s.db.outboxWritten()
+	}
+	return nil
+}
+
+// OutboxEntry is an event waiting to be published, with its position.
+type OutboxEntry struct {
+	Seq   int64
+	Event event.Event
+}
+
+// ClaimOutbox leases up to limit unpublished events until lease from now.
+// Two relays (two nodes) never hold the same row: the outer condition is
+// re-checked on the locked row, so a row claimed meanwhile drops out.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error) {
+	rows, err := s.db.writer(ctx).QueryContext(ctx, `
+UPDATE outbox SET claimed_until = $1
+WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < $2 ORDER BY seq LIMIT $3)
+  AND (claimed_until IS NULL OR claimed_until < $2)
+RETURNING seq, id, tenant_id, type, subject, time, data_version, data`,
+		micros(now.Add(lease)), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e OutboxEntry
+		var at int64
+		var data []byte
+		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data); err != nil {
+			return nil, fmt.Errorf("store: claim outbox: %w", err)
+		}
+		e.Event.Time, e.Event.Data = fromMicros(at), data
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", err)
+	}
+	slices.SortFunc(out, func(a, b OutboxEntry) int { return int(a.Seq - b.Seq) })
+	return out, nil
+}
+
+// DeleteOutbox removes published events.
+func (s *Store) DeleteOutbox(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, len(seqs))
+	for i, q := range seqs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = q
+	}
+	_, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM outbox WHERE seq IN (`+b.String()+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: delete outbox: %w", err)
+	}
+	return nil
+}
+
+// OutboxLag reports how many events wait and how old the oldest is.
+func (s *Store) OutboxLag(ctx context.Context, now time.Time) (int64, time.Duration, error) {
+	var n int64
+	var oldest *int64
+	err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*), MIN(time) FROM outbox`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: outbox lag: %w", err)
+	}
+	if oldest == nil {
+		return n, 0, nil
+	}
+	return n, now.Sub(fromMicros(*oldest)), nil
+}
