@@ -304,4 +304,6 @@ func (o outboxAdapter) Claim(ctx context.Context, now time.Time, lease time.Dura
 	return out, nil
 }
 
-func (o outboxAdapter) Delete(ctx context.Context, seqs []int64) error { return o.s.DeleteOutbox(ctx, seqs) }
+func (o outboxAdapter) Delete(ctx context.Context, seqs []int64) error {
+	return o.s.DeleteOutbox(ctx, seqs)
+}
