@@ -156,15 +156,18 @@ func NewKeyRing(store TenantStore, maxAge time.Duration) *KeyRing {
 // Match returns the tenant whose active key verifies the signature. hint,
 // when set, is tried first (the tenant of the request's host name).
 func (kr *KeyRing) Match(ctx context.Context, hint tenant.ID, stringToSign, signature string) (tenant.ID, bool) {
+	start := kr.now()
 	if kr.stale() {
-		kr.reload(ctx, 0)
+		kr.reload(ctx, start)
 	}
 	if t, ok := kr.match(hint, stringToSign, signature); ok {
 		return t, true
 	}
-	// A key created a moment ago by another process: reload at most once a
-	// second so a flood of bad signatures cannot hammer the database.
-	if kr.reload(ctx, time.Second) {
+	// Perhaps a key created a moment ago by another process. Concurrent
+	// misses share one reload (whoever waited finds it done after start);
+	// failed authentications are rate limited per client by the API, which
+	// bounds how often this reaches the database.
+	if kr.reload(ctx, start) {
 		return kr.match(hint, stringToSign, signature)
 	}
 	return "", false
@@ -202,15 +205,16 @@ func (kr *KeyRing) match(hint tenant.ID, sts, sig string) (tenant.ID, bool) {
 	return "", false
 }
 
-// reload refreshes the ring unless it was loaded within minGap.
-func (kr *KeyRing) reload(ctx context.Context, minGap time.Duration) bool {
+// reload refreshes the ring unless another reload finished after since,
+// in which case the ring is already as fresh as this caller needs.
+func (kr *KeyRing) reload(ctx context.Context, since time.Time) bool {
 	kr.reloadM.Lock()
 	defer kr.reloadM.Unlock()
 	kr.mu.RLock()
-	recent := kr.now().Sub(kr.loaded) < minGap
+	fresh := kr.loaded.After(since)
 	kr.mu.RUnlock()
-	if recent {
-		return false
+	if fresh {
+		return true
 	}
 	keys, err := kr.store.ActiveAccessKeys(ctx)
 	if err != nil {
