@@ -240,4 +240,3 @@ func TestConfigCheckRedactsSecrets(t *testing.T) {
 		t.Fatalf("environment variables must be validated too: %v\n%s", err, out)
 	}
 }
-
