@@ -7,13 +7,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/app"
 	"github.com/switchboard-cc/switchboard/internal/config"
+	"github.com/switchboard-cc/switchboard/internal/telemetry"
 )
 
 // Server is a running node.
@@ -71,8 +74,12 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// StartConfig boots a node with cfg; the caller stops it.
+var quietLogs sync.Once
+
+// StartConfig boots a node with cfg; the caller stops it. The process
+// logger is set once to warnings, so request logs do not drown test output.
 func StartConfig(cfg config.Config) (*Server, error) {
+	quietLogs.Do(func() { slog.SetDefault(telemetry.NewLogger(os.Stderr, "text", slog.LevelWarn)) })
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func buildBinary(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "switchboard")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/switchboard-cc/switchboard/cmd/switchboard").CombinedOutput()
+	if err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// BenchmarkServeDemoReady measures `switchboard serve --demo` on a fresh
+// data directory from exec to the demo's connection string being printed
+// (the tenant, its people and both listeners exist by then), and reports
+// the resident memory of the idle process afterwards.
+func BenchmarkServeDemoReady(b *testing.B) {
+	bin := buildBinary(b)
+	var total time.Duration
+	var rssKB int64
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		httpAddr := freeAddr(b)
+		cmd := exec.Command(bin, "serve", "--demo", "--data", dir, "--http-addr", httpAddr, "--https-addr", freeAddr(b), "--log-level", "warn")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(strings.TrimSpace(sc.Text()), "endpoint=") {
+				break
+			}
+		}
+		total += time.Since(start)
+		if resp, err := http.Get("http://" + httpAddr + "/readyz"); err != nil || resp.StatusCode != 200 {
+			b.Fatalf("not ready after the demo printed: %v", err)
+		}
+		// Idle memory: the most the process holds over the two seconds after
+		// start-up, sampled every 100 ms.
+		sample := time.NewTicker(100 * time.Millisecond)
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); <-sample.C {
+			rssKB = max(rssKB, vmRSS(b, cmd.Process.Pid))
+		}
+		sample.Stop()
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-ready")
+	b.ReportMetric(float64(rssKB)/1024, "idle-RSS-MB")
+}
+
+func vmRSS(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(f)[0], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
