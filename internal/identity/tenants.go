@@ -139,7 +139,7 @@ func newKey(t tenant.ID, now time.Time) AccessKey {
 // change rarely and may change in another process (the CLI, another node),
 // so the ring reloads on a timer and, rate-limited, when nothing matches.
 type KeyRing struct {
-	store   TenantStore
+	store   KeySource
 	maxAge  time.Duration
 	mu      sync.RWMutex
 	keys    []AccessKey
@@ -148,8 +148,13 @@ type KeyRing struct {
 	now     func() time.Time
 }
 
+// KeySource lists every tenant's active access keys.
+type KeySource interface {
+	ActiveAccessKeys(ctx context.Context) ([]AccessKey, error)
+}
+
 // NewKeyRing builds a ring that is never older than maxAge.
-func NewKeyRing(store TenantStore, maxAge time.Duration) *KeyRing {
+func NewKeyRing(store KeySource, maxAge time.Duration) *KeyRing {
 	return &KeyRing{store: store, maxAge: maxAge, now: time.Now}
 }
 
