@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,39 +163,40 @@ func TestGracefulShutdown(t *testing.T) {
 	cs, _ := s.connectionString()
 	c := s.client(t, cs)
 
+	// A raw HTTP/1.1 request with Expect: 100-continue: the server answers
+	// "100 Continue" only once the handler starts reading the body, so when
+	// it arrives the request is provably in flight.
 	body := []byte(`{"createTokenWithScopes":["chat"]}`)
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", "http://"+s.httpAddr+"/identities"+idv, pr)
-	req.ContentLength = int64(len(body))
-	req.Header.Set("Content-Type", "application/json")
+	req, _ := http.NewRequest("POST", "http://"+s.httpAddr+"/identities"+idv, nil)
 	c.Sign(req, body)
-	type result struct {
-		status int
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		resp.Body.Close()
-		res <- result{status: resp.StatusCode}
-	}()
-	if _, err := pw.Write(body[:5]); err != nil { // the request is now in flight
+	conn, err := net.Dial("tcp", s.httpAddr)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /identities" + idv + " HTTP/1.1\r\nHost: " + s.httpAddr + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	for _, h := range []string{"x-ms-date", "x-ms-content-sha256", "Authorization"} {
+		head += h + ": " + req.Header.Get(h) + "\r\n"
+	}
+	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("expected 100 Continue, got %q %v", line, err)
+	}
+	for line, _ := br.ReadString('\n'); strings.TrimSpace(line) != ""; line, _ = br.ReadString('\n') {
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pw.Write(body[5:]); err != nil {
+	if _, err := conn.Write(body); err != nil {
 		t.Fatal(err)
 	}
-	pw.Close()
-	r := <-res
-	if r.err != nil || r.status != http.StatusCreated {
-		t.Fatalf("in-flight request during shutdown: status %d err %v", r.status, r.err)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("in-flight request during shutdown: %v %v", resp, err)
 	}
 	select {
 	case err := <-s.done:

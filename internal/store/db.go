@@ -43,6 +43,8 @@ type DB struct {
 	// onOutbox is called after a commit that appended events, so the relay
 	// publishes at once instead of on its next poll.
 	onOutbox func()
+	// batch groups concurrent SQLite transactions (nil on PostgreSQL).
+	batch *batcher
 }
 
 // OnOutbox sets the function called after events are committed.
@@ -102,7 +104,9 @@ func open(cfg Config) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	return &DB{w: w, r: r, dialect: SQLite}, nil
+	db := &DB{w: w, r: r, dialect: SQLite}
+	db.batch = newBatcher(db)
+	return db, nil
 }
 
 // Dialect reports the engine.
@@ -111,8 +115,19 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
 
+// RawQueryRow runs one read-only query outside every store method. It
+// bypasses tenant scoping and secret sealing, so domain code never uses it:
+// it is for diagnostics and for the contract suite, which checks what really
+// sits in a row (a sealed secret, a tombstone).
+func (db *DB) RawQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.r.QueryRowContext(ctx, query, args...)
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.batch != nil {
+		db.batch.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -127,6 +142,9 @@ type txKey struct{}
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*txState); ok {
 		return fn(ctx)
+	}
+	if db.batch != nil {
+		return db.batch.do(ctx, fn)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
