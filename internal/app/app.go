@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
-	a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Replicas: cfg.NATSReplicas})
+	a.Bus, err = bus.Open(ctx, bus.Config{URL: cfg.NATS, StoreDir: filepath.Join(cfg.DataDir, "nats"), Namespace: cfg.NATSNamespace, Replicas: cfg.NATSReplicas})
 	if err != nil {
 		st.DB().Close()
 		return nil, err

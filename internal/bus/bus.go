@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,20 +20,35 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/event"
 )
 
-// Stream and subject names. Every subject carries the tenant right after its
-// prefix, so a subscriber can never see another tenant by accident.
-const (
-	EventsStream   = "SB_EVENTS"
-	EventsPrefix   = "sb.evt."
-	WebhooksStream = "SB_WEBHOOKS"
-	WebhooksPrefix = "sb.whk."
-	ControlPrefix  = "sb.ctl."
-)
+// DefaultNamespace prefixes every stream, subject and durable consumer name
+// unless Config.Namespace says otherwise: streams SB_EVENTS and SB_WEBHOOKS,
+// subjects sb.evt.…, sb.whk.… and sb.ctl.…. Code asks the Bus for its names
+// (EventsStream, EventsPrefix, …), never spells them itself. Every subject
+// carries the tenant right after its prefix, so a subscriber can never see
+// another tenant by accident.
+const DefaultNamespace = "sb"
+
+var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+
+// ValidateNamespace checks a namespace: 1-32 letters, digits, '_' or '-',
+// starting with a letter or digit (it becomes part of stream names and a
+// subject token). Namespaces compare case-insensitively.
+func ValidateNamespace(ns string) error {
+	if !namespacePattern.MatchString(ns) {
+		return fmt.Errorf("bus: namespace %q must be 1-32 letters, digits, '_' or '-', starting with a letter or digit", ns)
+	}
+	return nil
+}
 
 // Config chooses embedded (URL empty) or external NATS.
 type Config struct {
 	URL      string
 	StoreDir string
+	// Namespace keeps several clusters (or test runs) apart on one NATS:
+	// streams are <NAMESPACE>_EVENTS and <NAMESPACE>_WEBHOOKS, subjects
+	// <namespace>.evt.…, <namespace>.whk.… and <namespace>.ctl.…, durable
+	// consumers <namespace>-… (see Durable). Empty means DefaultNamespace.
+	Namespace string
 	// Replicas for streams on an external cluster.
 	Replicas int
 	// EventRetention bounds how long published events stay replayable.
@@ -44,11 +60,21 @@ type Bus struct {
 	ns *server.Server
 	nc *nats.Conn
 	js jetstream.JetStream
+	// space is the namespace, lower case; subjects use it as is, stream
+	// names in upper case.
+	space string
 }
 
 // Open starts or connects to NATS and makes sure the streams exist.
 func Open(ctx context.Context, cfg Config) (*Bus, error) {
-	b := &Bus{}
+	space := cfg.Namespace
+	if space == "" {
+		space = DefaultNamespace
+	}
+	if err := ValidateNamespace(space); err != nil {
+		return nil, err
+	}
+	b := &Bus{space: strings.ToLower(space)}
 	opts := []nats.Option{nats.Name("switchboard"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	if cfg.URL == "" {
 		ns, err := server.NewServer(&server.Options{
@@ -98,16 +124,16 @@ func (b *Bus) ensureStreams(ctx context.Context, cfg Config) error {
 		retention = 72 * time.Hour
 	}
 	streams := []jetstream.StreamConfig{{
-		Name:       EventsStream,
-		Subjects:   []string{EventsPrefix + ">"},
+		Name:       b.EventsStream(),
+		Subjects:   []string{b.EventsPrefix() + ">"},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		MaxAge:     retention,
 		Duplicates: 10 * time.Minute,
 		Replicas:   replicas,
 	}, {
-		Name:       WebhooksStream,
-		Subjects:   []string{WebhooksPrefix + ">"},
+		Name:       b.WebhooksStream(),
+		Subjects:   []string{b.WebhooksPrefix() + ">"},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.WorkQueuePolicy,
 		Duplicates: 10 * time.Minute,
@@ -127,9 +153,40 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // Conn returns the core NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
+// Namespace is the bus's namespace (lower case).
+func (b *Bus) Namespace() string { return b.space }
+
+// EventsStream is the stream every relayed event lands in.
+func (b *Bus) EventsStream() string { return strings.ToUpper(b.space) + "_EVENTS" }
+
+// WebhooksStream is the work queue of webhook deliveries.
+func (b *Bus) WebhooksStream() string { return strings.ToUpper(b.space) + "_WEBHOOKS" }
+
+// EventsPrefix starts every event subject: <prefix><tenant>.<type>.
+func (b *Bus) EventsPrefix() string { return b.space + ".evt." }
+
+// WebhooksPrefix starts every delivery subject: <prefix><tenant>.<subscription>.
+func (b *Bus) WebhooksPrefix() string { return b.space + ".whk." }
+
+// ControlPrefix starts the core-NATS subjects nodes use to tell each other
+// about changes (cache invalidation and the like).
+func (b *Bus) ControlPrefix() string { return b.space + ".ctl." }
+
+// Durable names a durable consumer so that it is unique per namespace:
+// <namespace>-<name>. The default namespace keeps the bare name, which is
+// what its consumers were called before namespaces existed: a renamed
+// consumer would replay the whole event stream, and a work-queue stream
+// refuses a second unfiltered consumer.
+func (b *Bus) Durable(name string) string {
+	if b.space == DefaultNamespace {
+		return name
+	}
+	return b.space + "-" + name
+}
+
 // EventSubject is where an event of a tenant is published.
-func EventSubject(e event.Event) string {
-	return EventsPrefix + string(e.Tenant) + "." + SubjectToken(e.Type)
+func (b *Bus) EventSubject(e event.Event) string {
+	return b.EventsPrefix() + string(e.Tenant) + "." + SubjectToken(e.Type)
 }
 
 // SubjectToken makes s safe as part of a NATS subject (dots stay: they

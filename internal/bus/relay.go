@@ -128,7 +128,7 @@ func (r *Relay) once1(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("relay: marshal %s: %w", e.Event.ID, err)
 		}
-		msg := &nats.Msg{Subject: EventSubject(e.Event), Data: body, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: r.bus.EventSubject(e.Event), Data: body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.Event.ID)
 		f, err := r.bus.js.PublishMsgAsync(msg)
 		if err != nil {

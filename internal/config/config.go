@@ -4,11 +4,13 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -24,6 +26,7 @@ type Config struct {
 	TLSHosts      []string      `name:"tls-hosts" env:"SWITCHBOARD_TLS_HOSTS" help:"Extra host names or IPs for the generated certificate."`
 	Database      string        `name:"database" env:"SWITCHBOARD_DATABASE" help:"postgres://… URL for scale-out; empty uses the SQLite file in the data directory." secret:""`
 	NATS          string        `name:"nats" env:"SWITCHBOARD_NATS" help:"nats://… URL of an external NATS with JetStream; empty runs NATS in-process."`
+	NATSNamespace string        `name:"nats-namespace" env:"SWITCHBOARD_NATS_NAMESPACE" default:"sb" help:"Prefix of every NATS stream, subject and consumer, so several clusters can share one NATS (empty means sb)."`
 	NATSReplicas  int           `name:"nats-replicas" env:"SWITCHBOARD_NATS_REPLICAS" default:"1" help:"Stream replicas on an external NATS cluster."`
 	MasterKey     string        `name:"master-key" env:"SWITCHBOARD_MASTER_KEY" help:"Base64 32-byte key sealing secrets at rest (default: DATA/master.key, created on first start)." secret:""`
 	MasterKeyFile string        `name:"master-key-file" env:"SWITCHBOARD_MASTER_KEY_FILE" help:"File holding the master key (default DATA/master.key)."`
@@ -54,6 +57,10 @@ type Webhooks struct {
 	RetryBase time.Duration `name:"retry-base" env:"SWITCHBOARD_WEBHOOK_RETRY_BASE" default:"5s" help:"First retry delay of a failed delivery; doubles each attempt."`
 	RetryMax  time.Duration `name:"retry-max" env:"SWITCHBOARD_WEBHOOK_RETRY_MAX" default:"30m" help:"Longest retry delay."`
 }
+
+// natsNamespace is the rule bus.ValidateNamespace applies (config does not
+// import bus).
+var natsNamespace = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
 
 // Validate checks the configuration as a whole.
 func (c *Config) Validate() error {
@@ -102,6 +109,9 @@ func (c *Config) Validate() error {
 	if c.Webhooks.RetryBase <= 0 || c.Webhooks.RetryMax < c.Webhooks.RetryBase {
 		problems = append(problems, errors.New("--webhook-retry-base must be positive and not above --webhook-retry-max"))
 	}
+	if c.NATSNamespace != "" && !natsNamespace.MatchString(c.NATSNamespace) {
+		problems = append(problems, fmt.Errorf("--nats-namespace %q must be 1-32 letters, digits, '_' or '-', starting with a letter or digit", c.NATSNamespace))
+	}
 	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
 		problems = append(problems, errors.New("--nats-replicas must be between 1 and 5"))
 	}
@@ -132,6 +142,7 @@ func (c *Config) Redacted() []string {
 		"tls-cert=" + c.TLSCert,
 		"database=" + redactURL(c.Database),
 		"nats=" + redactURL(c.NATS),
+		"nats-namespace=" + cmp.Or(c.NATSNamespace, "sb"),
 		"master-key=" + secretOrEmpty(c.MasterKey),
 		"master-key-file=" + c.MasterKeyPath(),
 		"log=" + c.LogFormat + "/" + c.LogLevel,

@@ -34,11 +34,18 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, t tenant.ID, key, fin
 		}
 		out.CreatedAt = fromMicros(created)
 		if out.Status == 0 && now.Sub(out.CreatedAt) > stale {
-			if _, err := w.ExecContext(ctx, `UPDATE idempotency SET fingerprint = $1, created_at = $2 WHERE tenant_id = $3 AND key = $4`,
-				fingerprint, micros(now), string(t), key); err != nil {
+			// Take over only the reservation just read: when two nodes retry
+			// the same stale request together, the second update finds the
+			// row changed (PostgreSQL re-checks the condition on the locked
+			// row) and reports the first one's attempt as still running.
+			res, err := w.ExecContext(ctx, `UPDATE idempotency SET fingerprint = $1, created_at = $2 WHERE tenant_id = $3 AND key = $4 AND status = 0 AND created_at = $5`,
+				fingerprint, micros(now), string(t), key, created)
+			if err != nil {
 				return err
 			}
-			out, reserved = idempotency.Response{Fingerprint: fingerprint, CreatedAt: now}, true
+			if n, _ := res.RowsAffected(); n == 1 {
+				out, reserved = idempotency.Response{Fingerprint: fingerprint, CreatedAt: now}, true
+			}
 		}
 		return nil
 	})

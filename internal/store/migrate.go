@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations
@@ -18,10 +19,20 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if db.dialect == Postgres {
 		gd = goose.DialectPostgres
+		// Nodes of a cluster may start together: a session-level advisory
+		// lock (scoped to this database) lets one migrate while the others
+		// wait, then find nothing left to do. Probe every second for up to
+		// five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(gd, db.w, sub)
+	p, err := goose.NewProvider(gd, db.w, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

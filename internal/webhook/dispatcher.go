@@ -61,6 +61,10 @@ type Dispatcher struct {
 
 	mu    sync.Mutex
 	cache map[tenant.ID][]Subscription
+	// gen counts invalidations. A load that straddles one may have read the
+	// subscriptions from before the change, so it is used but not cached:
+	// caching it would hide the change until the next one.
+	gen uint64
 
 	sem      chan struct{}
 	inflight sync.WaitGroup
@@ -79,28 +83,32 @@ const (
 	fanoutConsumer  = "webhook-fanout"
 	deliverConsumer = "webhook-deliver"
 	subHeader       = "Sb-Subscription"
-	ctlSubject      = bus.ControlPrefix + "webhooks."
 )
+
+// ctlSubject is the prefix of the core-NATS subjects announcing that a
+// tenant's subscriptions changed, in the bus's namespace.
+func (d *Dispatcher) ctlSubject() string { return d.bus.ControlPrefix() + "webhooks." }
 
 // Start creates the durable consumers and begins consuming.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	js := d.bus.JetStream()
-	fan, err := js.CreateOrUpdateConsumer(ctx, bus.EventsStream, jetstream.ConsumerConfig{
-		Durable: fanoutConsumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
+	fan, err := js.CreateOrUpdateConsumer(ctx, d.bus.EventsStream(), jetstream.ConsumerConfig{
+		Durable: d.bus.Durable(fanoutConsumer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
 		MaxAckPending: 8192, DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook: fanout consumer: %w", err)
 	}
-	del, err := js.CreateOrUpdateConsumer(ctx, bus.WebhooksStream, jetstream.ConsumerConfig{
-		Durable: deliverConsumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: 60 * time.Second,
+	del, err := js.CreateOrUpdateConsumer(ctx, d.bus.WebhooksStream(), jetstream.ConsumerConfig{
+		Durable: d.bus.Durable(deliverConsumer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: 60 * time.Second,
 		MaxAckPending: 8192,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook: delivery consumer: %w", err)
 	}
-	d.ctlSub, err = d.bus.Conn().Subscribe(ctlSubject+"*", func(m *nats.Msg) {
-		d.forget(tenant.ID(strings.TrimPrefix(m.Subject, ctlSubject)))
+	ctl := d.ctlSubject()
+	d.ctlSub, err = d.bus.Conn().Subscribe(ctl+"*", func(m *nats.Msg) {
+		d.forget(tenant.ID(strings.TrimPrefix(m.Subject, ctl)))
 	})
 	if err != nil {
 		return fmt.Errorf("webhook: control subscription: %w", err)
@@ -145,7 +153,7 @@ func (d *Dispatcher) Stop(ctx context.Context) {
 // SubscriptionsChanged drops every node's cached subscriptions of t.
 func (d *Dispatcher) SubscriptionsChanged(t tenant.ID) {
 	d.forget(t)
-	if err := d.bus.Conn().Publish(ctlSubject+string(t), nil); err != nil {
+	if err := d.bus.Conn().Publish(d.ctlSubject()+string(t), nil); err != nil {
 		slog.Warn("webhook: announce subscription change", "err", err)
 	}
 	// Flush so a change is seen by other nodes before the API call returns.
@@ -155,12 +163,14 @@ func (d *Dispatcher) SubscriptionsChanged(t tenant.ID) {
 func (d *Dispatcher) forget(t tenant.ID) {
 	d.mu.Lock()
 	delete(d.cache, t)
+	d.gen++
 	d.mu.Unlock()
 }
 
 func (d *Dispatcher) subscriptions(ctx context.Context, t tenant.ID) ([]Subscription, error) {
 	d.mu.Lock()
 	subs, ok := d.cache[t]
+	gen := d.gen
 	d.mu.Unlock()
 	if ok {
 		return subs, nil
@@ -179,7 +189,9 @@ func (d *Dispatcher) subscriptions(ctx context.Context, t tenant.ID) ([]Subscrip
 		after = page[len(page)-1].ID
 	}
 	d.mu.Lock()
-	d.cache[t] = all
+	if d.gen == gen {
+		d.cache[t] = all
+	}
 	d.mu.Unlock()
 	return all, nil
 }
@@ -218,7 +230,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, sub SubscriptionID, e event.Ev
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: bus.WebhooksPrefix + string(e.Tenant) + "." + string(sub), Data: body, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: d.bus.WebhooksPrefix() + string(e.Tenant) + "." + string(sub), Data: body, Header: nats.Header{}}
 	msg.Header.Set(subHeader, string(sub))
 	msg.Header.Set(jetstream.MsgIDHeader, e.ID+"/"+string(sub)+dedupeSuffix)
 	_, err = d.bus.JetStream().PublishMsg(ctx, msg)
