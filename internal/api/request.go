@@ -50,7 +50,9 @@ func decodeJSON(r *http.Request, v any, emptyOK bool) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// Not dec.More: it reports false before a stray ']' or '}', which would
+	// let `{...}]` through.
+	if _, err := dec.Token(); err != io.EOF {
 		return errs.Invalid("InvalidRequestBody", "the request body has data after the JSON value")
 	}
 	return nil

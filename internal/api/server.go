@@ -45,7 +45,8 @@ func (c *Config) Defaults() {
 		c.TenantRate = 2000
 	}
 	if c.TenantBurst == 0 {
-		c.TenantBurst = int(c.TenantRate)
+		// At least one: a rate below one a second must still let a request in.
+		c.TenantBurst = max(1, int(c.TenantRate))
 	}
 	if c.AnonRate == 0 {
 		c.AnonRate = 20

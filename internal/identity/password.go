@@ -56,7 +56,9 @@ func CheckPassword(hash, password string) bool {
 		return false
 	}
 	want, err := b.DecodeString(parts[5])
-	if err != nil {
+	// argon2 panics on zero rounds or threads, and an empty key would match
+	// every password: a damaged hash must fail closed.
+	if err != nil || t < 1 || p < 1 || len(want) < 16 {
 		return false
 	}
 	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
