@@ -46,7 +46,7 @@ func pageParams(r *http.Request) (page, error) {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		var c cursor
 		if err != nil || json.Unmarshal(raw, &c) != nil {
-			return p, errs.Invalid("InvalidContinuationToken", "the continuation token is not one this server issued").WithTarget("continuationToken")
+			return p, errs.Invalid("InvalidContinuationToken", "the continuation token is malformed; use the nextLink of the previous page").WithTarget("continuationToken")
 		}
 		p.After = c.After
 	}

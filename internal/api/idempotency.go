@@ -65,7 +65,7 @@ func (s *Server) idempotent(rt route, w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery+"\n"), body...))
 	fp := hex.EncodeToString(sum[:])
 	t := tenant.MustFrom(r.Context())
 	prev, reserved, err := s.deps.Idempotency.ReserveIdempotencyKey(r.Context(), t, key, fp, time.Now(), 30*time.Second)

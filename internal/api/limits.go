@@ -29,9 +29,23 @@ func newLimiter(perSecond float64, burst int) *limiter {
 	return &limiter{rate: rate.Limit(perSecond), burst: burst, m: map[string]*bucket{}, swept: time.Now()}
 }
 
-func (l *limiter) allow(key string) error {
+// exhausted reports, without spending anything, whether key has no token
+// left; it carries the Retry-After error when so.
+func (l *limiter) exhausted(key string) error {
 	now := time.Now()
+	b := l.bucket(key, now)
+	if b.l.TokensAt(now) >= 1 {
+		return nil
+	}
+	return retryAfter{
+		err:     errs.New(errs.KindRateLimited, "TooManyRequests", "too many failed attempts; retry after the time in Retry-After"),
+		seconds: int(math.Ceil(max(1-b.l.TokensAt(now), 0) / float64(l.rate))),
+	}
+}
+
+func (l *limiter) bucket(key string, now time.Time) *bucket {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	b, ok := l.m[key]
 	if !ok {
 		b = &bucket{l: rate.NewLimiter(l.rate, l.burst)}
@@ -46,7 +60,12 @@ func (l *limiter) allow(key string) error {
 		}
 		l.swept = now
 	}
-	l.mu.Unlock()
+	return b
+}
+
+func (l *limiter) allow(key string) error {
+	now := time.Now()
+	b := l.bucket(key, now)
 	r := b.l.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)

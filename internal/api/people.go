@@ -38,7 +38,9 @@ func renderUser(p identity.Person) userJSON {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	if err := s.anon.allow(clientAddr(r)); err != nil {
+	// Only failed logins spend the address's budget: a whole shift of agents
+	// behind one NAT may log in at once, a password guesser may not.
+	if err := s.anon.exhausted(clientAddr(r)); err != nil {
 		return err
 	}
 	var req struct {
@@ -51,6 +53,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	person, sess, token, err := s.deps.People.Login(r.Context(), req.Tenant, req.Username, req.Password)
 	if err != nil {
+		_ = s.anon.allow(clientAddr(r))
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
