@@ -23,6 +23,8 @@ type page struct {
 	Limit int
 }
 
+type publicURLKey struct{}
+
 type cursor struct {
 	After string `json:"a"`
 }
@@ -75,11 +77,16 @@ func pageOf[T any, I any](r *http.Request, p page, items []I, key func(I) string
 		q.Set("continuationToken", base64.RawURLEncoding.EncodeToString(raw))
 		q.Set("maxpagesize", strconv.Itoa(p.Limit))
 		q.Del("maxPageSize")
-		scheme := "https"
+		base := &url.URL{Scheme: "https", Host: r.Host}
 		if r.TLS == nil {
-			scheme = "http"
+			base.Scheme = "http"
 		}
-		link := (&url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}).String()
+		if pub, ok := r.Context().Value(publicURLKey{}).(string); ok {
+			if u, err := url.Parse(pub); err == nil {
+				base = u
+			}
+		}
+		link := (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: strings.TrimSuffix(base.Path, "/") + r.URL.Path, RawQuery: q.Encode()}).String()
 		out.NextLink = &link
 	}
 	return out
@@ -88,12 +95,18 @@ func pageOf[T any, I any](r *http.Request, p page, items []I, key func(I) string
 // ETags are the entity's version, quoted.
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
-// ifMatch returns the version If-Match asks for: 0 when absent or "*".
-// A value that is not one of ours can never match, so it fails with 412.
+// anyVersion is what If-Match: * asks for: the resource must exist.
+const anyVersion = -1
+
+// ifMatch returns the version If-Match asks for: 0 when absent, anyVersion
+// for "*". A value that is not one of ours can never match: 412.
 func ifMatch(r *http.Request) (int64, error) {
 	v := strings.TrimSpace(r.Header.Get("If-Match"))
-	if v == "" || v == "*" {
+	if v == "" {
 		return 0, nil
+	}
+	if v == "*" {
+		return anyVersion, nil
 	}
 	v = strings.TrimPrefix(v, "W/")
 	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)

@@ -42,6 +42,8 @@ func statusOf(k errs.Kind) int {
 		return http.StatusTooManyRequests
 	case errs.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case errs.KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
 }

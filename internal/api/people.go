@@ -143,6 +143,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if ver == anyVersion {
+		ver = 0 // Update fails with 404 when the person does not exist
+	}
 	patch, err := mergePatch(r)
 	if err != nil {
 		return err
@@ -170,7 +173,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	for k := range patch {
 		if k != "displayName" && k != "password" && k != "role" {
-			return errs.Invalid("ReadOnlyField", "field %q cannot be changed", k).WithTarget(k)
+			return errs.Invalid("ReadOnlyField", "field %q is unknown or read-only", k).WithTarget(k)
 		}
 	}
 	p, err := s.deps.People.Update(r.Context(), id, pp, ver)

@@ -23,6 +23,9 @@ import (
 
 // Config holds the API's limits.
 type Config struct {
+	// PublicURL, when set, is the base of links the API returns (nextLink),
+	// for deployments behind a TLS-terminating proxy.
+	PublicURL         string
 	MaxBodyBytes      int64
 	ClockSkew         time.Duration
 	TenantRate        float64 // requests per second per tenant
@@ -95,9 +98,6 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerIdentity()
 	s.registerPeople()
 	s.registerWebhooks()
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, errs.NotFound("no such resource: %s %s", r.Method, r.URL.Path))
-	})
 	return s
 }
 
@@ -264,6 +264,9 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		ctx := telemetry.WithAttrs(r.Context(), slog.String("request_id", reqID))
 		var body []byte
 		ctx = context.WithValue(ctx, bodyKey{}, &body)
+		if s.cfg.PublicURL != "" {
+			ctx = context.WithValue(ctx, publicURLKey{}, s.cfg.PublicURL)
+		}
 		r = r.WithContext(ctx)
 		w.Header().Set("x-ms-request-id", reqID)
 		if cid := r.Header.Get("x-ms-client-request-id"); cid != "" && len(cid) <= 256 {
@@ -297,8 +300,31 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				slog.InfoContext(ctx, "http", "method", r.Method, "route", route, "status", sr.status, "duration_ms", float64(d.Microseconds())/1000)
 			}
 		}()
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			s.unrouted(sr, r)
+			return
+		}
 		next.ServeHTTP(sr, r)
 	})
+}
+
+// unrouted answers requests no route takes, in the API's error format:
+// 405 with Allow when the path exists for other methods, else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, r, errs.New(errs.KindMethodNotAllowed, "MethodNotAllowed", "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	writeError(w, r, errs.NotFound("no such resource: %s %s", r.Method, r.URL.Path))
 }
 
 func newRequestID() string {

@@ -125,6 +125,9 @@ func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request) error
 	if !exists && ver != 0 {
 		return errs.New(errs.KindPreconditionFailed, "PreconditionFailed", "If-Match was given but the subscription does not exist")
 	}
+	if ver == anyVersion {
+		ver = 0 // it exists, which is all "*" asks
+	}
 	req := subscriptionRequest{}
 	if exists {
 		req = subscriptionRequest{Name: cur.Name, Endpoint: cur.URL, EventDeliverySchema: string(cur.Schema), IncludedEventTypes: cur.EventTypes, MaxDeliveryAttempts: cur.MaxAttempts}
@@ -137,7 +140,7 @@ func (s *Server) patchSubscription(w http.ResponseWriter, r *http.Request) error
 		switch k {
 		case "name", "endpoint", "eventDeliverySchema", "includedEventTypes", "maxDeliveryAttempts":
 		default:
-			return errs.Invalid("ReadOnlyField", "field %q cannot be set", k).WithTarget(k)
+			return errs.Invalid("ReadOnlyField", "field %q is unknown or read-only", k).WithTarget(k)
 		}
 		if string(v) == "null" {
 			delete(merged, k)

@@ -109,6 +109,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax})
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.API = api.New(api.Config{
+		PublicURL:    cfg.PublicURL,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, ClockSkew: cfg.API.ClockSkew, TenantRate: cfg.API.TenantRate, SessionTTL: cfg.API.SessionTTL,
 	}, api.Deps{
 		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,

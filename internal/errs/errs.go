@@ -22,9 +22,10 @@ const (
 	KindTooLarge
 	KindRateLimited
 	KindUnavailable
+	KindMethodNotAllowed
 )
 
-var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "conflict", "precondition failed", "too large", "rate limited", "unavailable"}
+var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "conflict", "precondition failed", "too large", "rate limited", "unavailable", "method not allowed"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -130,6 +131,8 @@ func codeForKind(k Kind) string {
 		return "TooManyRequests"
 	case KindUnavailable:
 		return "ServiceUnavailable"
+	case KindMethodNotAllowed:
+		return "MethodNotAllowed"
 	}
 	return "InternalError"
 }

@@ -16,6 +16,7 @@ import (
 type Store interface {
 	CreateIdentity(ctx context.Context, id Identity) error
 	Identity(ctx context.Context, t tenant.ID, id UserID) (Identity, error)
+	IdentityByCustomID(ctx context.Context, t tenant.ID, customID string) (Identity, error)
 	DeleteIdentity(ctx context.Context, t tenant.ID, id UserID, at time.Time) error
 	BumpTokenEpoch(ctx context.Context, t tenant.ID, id UserID) (int64, error)
 	SetTokenIssued(ctx context.Context, t tenant.ID, id UserID, at time.Time) error
@@ -108,6 +109,16 @@ func (s *Service) CreateIdentity(ctx context.Context, customID string, tok *Toke
 			return Identity{}, nil, err
 		}
 	}
+	if customID != "" {
+		// ACS: a customId already in use returns the user that has it.
+		existing, err := s.store.IdentityByCustomID(ctx, t, customID)
+		if err == nil {
+			return s.existingWithToken(ctx, existing, scopes, ttl, tok != nil)
+		}
+		if errs.KindOf(err) != errs.KindNotFound {
+			return Identity{}, nil, err
+		}
+	}
 	now := s.now().UTC()
 	id := Identity{ID: NewUserID(t, uuid.NewString()), Tenant: t, CustomID: customID, CreatedAt: now}
 	var issued *IssuedToken
@@ -129,10 +140,33 @@ func (s *Service) CreateIdentity(ctx context.Context, customID string, tok *Toke
 		}
 		return s.outbox.Append(ctx, ev)
 	})
+	if customID != "" && errs.KindOf(err) == errs.KindConflict {
+		// A concurrent request created it first: answer with that one.
+		existing, lerr := s.store.IdentityByCustomID(ctx, t, customID)
+		if lerr != nil {
+			return Identity{}, nil, lerr
+		}
+		return s.existingWithToken(ctx, existing, scopes, ttl, tok != nil)
+	}
 	if err != nil {
 		return Identity{}, nil, err
 	}
 	return id, issued, nil
+}
+
+func (s *Service) existingWithToken(ctx context.Context, id Identity, scopes []Scope, ttl time.Duration, wantToken bool) (Identity, *IssuedToken, error) {
+	if !wantToken {
+		return id, nil, nil
+	}
+	now := s.now().UTC()
+	token, exp, err := s.tokens.Issue(id, scopes, now, ttl)
+	if err != nil {
+		return Identity{}, nil, err
+	}
+	if err := s.store.SetTokenIssued(ctx, id.Tenant, id.ID, now); err != nil {
+		return Identity{}, nil, err
+	}
+	return id, &IssuedToken{Token: token, ExpiresOn: exp}, nil
 }
 
 // Identity returns a live identity of the caller's tenant.

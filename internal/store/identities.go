@@ -28,15 +28,24 @@ func (s *Store) CreateIdentity(ctx context.Context, id identity.Identity) error 
 }
 
 func (s *Store) Identity(ctx context.Context, t tenant.ID, id identity.UserID) (identity.Identity, error) {
+	return s.identityWhere(ctx, `id = $2`, string(t), string(id))
+}
+
+// IdentityByCustomID finds the live identity a tenant tagged with customID.
+func (s *Store) IdentityByCustomID(ctx context.Context, t tenant.ID, customID string) (identity.Identity, error) {
+	return s.identityWhere(ctx, `custom_id = $2`, string(t), customID)
+}
+
+func (s *Store) identityWhere(ctx context.Context, cond string, args ...any) (identity.Identity, error) {
 	var out identity.Identity
 	var custom sql.NullString
 	var created int64
 	var issued sql.NullInt64
 	err := s.db.reader(ctx).QueryRowContext(ctx,
-		`SELECT id, tenant_id, custom_id, created_at, last_token_issued_at, token_epoch FROM identities WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		string(t), string(id)).Scan(&out.ID, &out.Tenant, &custom, &created, &issued, &out.TokenEpoch)
+		`SELECT id, tenant_id, custom_id, created_at, last_token_issued_at, token_epoch FROM identities WHERE tenant_id = $1 AND `+cond+` AND deleted_at IS NULL`,
+		args...).Scan(&out.ID, &out.Tenant, &custom, &created, &issued, &out.TokenEpoch)
 	if errors.Is(err, sql.ErrNoRows) {
-		return out, errs.NotFound("identity %s not found", id)
+		return out, errs.NotFound("identity %s not found", args[1])
 	}
 	if err != nil {
 		return out, fmt.Errorf("store: identity: %w", err)

@@ -42,6 +42,9 @@ func (s *Store) CreateSubscription(ctx context.Context, sub webhook.Subscription
 	_, err := s.db.writer(ctx).ExecContext(ctx, `INSERT INTO webhook_subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		string(sub.ID), string(sub.Tenant), sub.Name, sub.URL, string(sub.Schema), string(types), s.box.Seal(sub.Secret), sub.MaxAttempts,
 		micros(sub.CreatedAt), micros(sub.UpdatedAt), sub.Version)
+	if isUniqueViolation(err) {
+		return errs.Conflict("SubscriptionExists", "an event subscription with id %q already exists", sub.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("store: create subscription: %w", err)
 	}
