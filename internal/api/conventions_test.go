@@ -979,6 +979,19 @@ func TestUnknownRoutes(t *testing.T) {
 		resp, body := send(t, http.DefaultClient, newRequest(t, "GET", s.HTTPURL+"/nothing/here", nil))
 		wantError(t, resp, body, http.StatusNotFound, "NotFound")
 	})
+	t.Run("known path, other method", func(t *testing.T) {
+		for _, tc := range []struct{ method, path, allow string }{
+			{"PUT", "/users" + nv, "GET, POST"},
+			{"GET", "/auth/login" + nv, "POST"},
+			{"PUT", "/identities/x" + idv, "GET, DELETE"},
+		} {
+			resp, body := c.Do(t, tc.method, tc.path, nil)
+			wantError(t, resp, body, http.StatusMethodNotAllowed, "MethodNotAllowed")
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+			}
+		}
+	})
 }
 
 func TestTokenLifetimeAtTheAPI(t *testing.T) {
