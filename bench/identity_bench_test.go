@@ -27,7 +27,7 @@ func BenchmarkCreateIdentityHMAC(b *testing.B) {
 	s := quietNode(b)
 	c := s.Client(b)
 	c.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 30 * time.Second}
-	b.SetParallelism(16)
+	b.SetParallelism(32)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {

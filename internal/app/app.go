@@ -104,7 +104,16 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	ids := identity.NewService(st, st, st, identity.NewTokenIssuer(signing, "switchboard"))
 	a.Tenants = identity.NewTenants(st, st)
 	a.People = identity.NewPeople(st, st, cfg.API.SessionTTL)
-	a.relay = bus.NewRelay(a.Bus, outboxAdapter{st}, a.Metrics, 250*time.Millisecond)
+	if st.DB().Dialect() == store.SQLite {
+		// One process owns the SQLite file, so claims in its outbox were
+		// left by a predecessor killed mid-publish: release them, or their
+		// events wait out the relay's lease after the restart.
+		if err := st.ReleaseOutboxClaims(ctx); err != nil {
+			a.closeData()
+			return nil, err
+		}
+	}
+	a.relay = bus.NewRelay(a.Bus, outboxAdapter{s: st, exclusive: st.DB().Dialect() == store.SQLite}, a.Metrics, 250*time.Millisecond)
 	st.DB().OnOutbox(a.relay.Kick)
 	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax})
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
@@ -290,11 +299,24 @@ func (a *App) closeData() {
 	}
 }
 
-// outboxAdapter presents the store's outbox to the relay.
-type outboxAdapter struct{ s *store.Store }
+// outboxAdapter presents the store's outbox to the relay. With SQLite the
+// relay is the outbox's only publisher (one process owns the file) and
+// sequence numbers follow commit order, so it reads the oldest rows and
+// deletes through the last published one, without claiming rows; with
+// PostgreSQL, nodes share the outbox and claim rows with a lease.
+type outboxAdapter struct {
+	s         *store.Store
+	exclusive bool
+}
 
 func (o outboxAdapter) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]bus.OutboxEntry, error) {
-	entries, err := o.s.ClaimOutbox(ctx, now, lease, limit)
+	var entries []store.OutboxEntry
+	var err error
+	if o.exclusive {
+		entries, err = o.s.OldestOutbox(ctx, limit)
+	} else {
+		entries, err = o.s.ClaimOutbox(ctx, now, lease, limit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +327,11 @@ func (o outboxAdapter) Claim(ctx context.Context, now time.Time, lease time.Dura
 	return out, nil
 }
 
+// Delete removes published events. The relay passes the acknowledged
+// prefix of a batch in order, so in exclusive mode a range delete suffices.
 func (o outboxAdapter) Delete(ctx context.Context, seqs []int64) error {
+	if o.exclusive && len(seqs) > 0 {
+		return o.s.DeleteOutboxThrough(ctx, seqs[len(seqs)-1])
+	}
 	return o.s.DeleteOutbox(ctx, seqs)
 }

@@ -45,6 +45,9 @@ type DB struct {
 	onOutbox func()
 	// batch groups concurrent SQLite transactions (nil on PostgreSQL).
 	batch *batcher
+	// wStmts and rStmts cache prepared statements (SQLite only).
+	wStmts, rStmts *stmtCache
+	ckpt           *checkpointer
 }
 
 // OnOutbox sets the function called after events are committed.
@@ -89,7 +92,9 @@ func open(cfg Config) (*DB, error) {
 	// synchronous(NORMAL) in WAL mode keeps every committed transaction across
 	// a process crash (kill -9); only an OS crash could lose the last commits.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	// Checkpoints run in the background (checkpointer), not inside whichever
+	// commit crosses the WAL threshold: a checkpoint syncs the file.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -104,7 +109,13 @@ func open(cfg Config) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	db := &DB{w: w, r: r, dialect: SQLite}
+	ckpt, err := newCheckpointer("file:"+path+"?"+pragmas, 250*time.Millisecond)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	db := &DB{w: w, r: r, dialect: SQLite, wStmts: newStmtCache(w), rStmts: newStmtCache(r), ckpt: ckpt}
 	db.batch = newBatcher(db)
 	return db, nil
 }
@@ -128,9 +139,16 @@ func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.close()
 	}
+	if db.wStmts != nil {
+		db.wStmts.close()
+		db.rStmts.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	if db.ckpt != nil {
+		db.ckpt.close()
 	}
 	return err
 }
@@ -188,7 +206,14 @@ type querier interface {
 
 // writer is the transaction in ctx, or the write pool.
 func (db *DB) writer(ctx context.Context) querier {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok {
+	st, inTx := ctx.Value(txKey{}).(*txState)
+	if db.wStmts != nil {
+		if inTx {
+			return cachedQuerier{cache: db.wStmts, tx: st.tx}
+		}
+		return cachedQuerier{cache: db.wStmts}
+	}
+	if inTx {
 		return st.tx
 	}
 	return db.w
@@ -196,8 +221,11 @@ func (db *DB) writer(ctx context.Context) querier {
 
 // reader is the transaction in ctx (to read its own writes), or the read pool.
 func (db *DB) reader(ctx context.Context) querier {
-	if st, ok := ctx.Value(txKey{}).(*txState); ok {
-		return st.tx
+	if _, ok := ctx.Value(txKey{}).(*txState); ok {
+		return db.writer(ctx)
+	}
+	if db.rStmts != nil {
+		return cachedQuerier{cache: db.rStmts}
 	}
 	return db.r
 }

@@ -67,6 +67,49 @@ RETURNING seq, id, tenant_id, type, subject, time, data_version, data`,
 	return out, nil
 }
 
+// ReleaseOutboxClaims ends every claim on the outbox. Only a relay that is
+// the outbox's one publisher may call it, at start-up: then every claim is
+// a crashed predecessor's, and would hold its events back until the lease
+// ran out.
+func (s *Store) ReleaseOutboxClaims(ctx context.Context) error {
+	if _, err := s.db.writer(ctx).ExecContext(ctx, `UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL`); err != nil {
+		return fmt.Errorf("store: release outbox claims: %w", err)
+	}
+	return nil
+}
+
+// OldestOutbox returns the oldest waiting events in commit order, for a
+// relay that is the outbox's only publisher (SQLite: sequence numbers follow
+// commit order because transactions commit one at a time).
+func (s *Store) OldestOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	rows, err := s.db.reader(ctx).QueryContext(ctx,
+		`SELECT seq, id, tenant_id, type, subject, time, data_version, data FROM outbox ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e OutboxEntry
+		var at int64
+		var data []byte
+		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data); err != nil {
+			return nil, fmt.Errorf("store: read outbox: %w", err)
+		}
+		e.Event.Time, e.Event.Data = fromMicros(at), data
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOutboxThrough removes every event up to and including seq.
+func (s *Store) DeleteOutboxThrough(ctx context.Context, seq int64) error {
+	if _, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM outbox WHERE seq <= $1`, seq); err != nil {
+		return fmt.Errorf("store: delete outbox: %w", err)
+	}
+	return nil
+}
+
 // DeleteOutbox removes published events.
 func (s *Store) DeleteOutbox(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"net/http"
 	"strconv"
 	"strings"
@@ -198,16 +199,28 @@ func (d *Dispatcher) subscriptions(ctx context.Context, t tenant.ID) ([]Subscrip
 
 func (d *Dispatcher) fanout(m jetstream.Msg) {
 	ctx := context.Background()
-	var e event.Event
-	if err := json.Unmarshal(m.Data(), &e); err != nil {
-		slog.Error("webhook: undecodable event dropped", "subject", m.Subject(), "err", err)
+	// The subject names the tenant and the type, so most events (those no
+	// subscription wants) are settled without decoding their body.
+	t, typ, ok := strings.Cut(strings.TrimPrefix(m.Subject(), d.bus.EventsPrefix()), ".")
+	if !ok {
+		slog.Error("webhook: event on an unexpected subject dropped", "subject", m.Subject())
 		_ = m.Term()
 		return
 	}
-	subs, err := d.subscriptions(ctx, e.Tenant)
+	subs, err := d.subscriptions(ctx, tenant.ID(t))
 	if err != nil {
 		slog.Warn("webhook: load subscriptions", "err", err)
 		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	if !slices.ContainsFunc(subs, func(s Subscription) bool { return s.Wants(typ) }) {
+		_ = m.Ack()
+		return
+	}
+	var e event.Event
+	if err := json.Unmarshal(m.Data(), &e); err != nil || e.Tenant != tenant.ID(t) {
+		slog.Error("webhook: undecodable event dropped", "subject", m.Subject(), "err", err)
+		_ = m.Term()
 		return
 	}
 	for _, s := range subs {
