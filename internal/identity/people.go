@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -42,15 +43,13 @@ type People struct {
 	tenants    TenantLookup
 	sessionTTL time.Duration
 	now        func() time.Time
+	dummyOnce  sync.Once
 	dummyHash  string
 }
 
 // NewPeople wires the people service; sessions last sessionTTL.
 func NewPeople(store PeopleStore, tenants TenantLookup, sessionTTL time.Duration) *People {
-	// Checking a password against a dummy hash when the user is unknown keeps
-	// login timing the same for known and unknown usernames.
-	dummy, _ := HashPassword("not-a-real-password")
-	return &People{store: store, tenants: tenants, sessionTTL: sessionTTL, now: time.Now, dummyHash: dummy}
+	return &People{store: store, tenants: tenants, sessionTTL: sessionTTL, now: time.Now}
 }
 
 // NewPerson is the input to Create.
@@ -181,12 +180,12 @@ var ErrBadLogin = errs.Unauthenticated("InvalidCredentials", "the tenant, userna
 func (p *People) Login(ctx context.Context, tenantName, username, password string) (Person, Session, string, error) {
 	tn, err := p.tenants.TenantByName(ctx, strings.TrimSpace(tenantName))
 	if err != nil {
-		CheckPassword(p.dummyHash, password)
+		p.checkDummy(password)
 		return Person{}, Session{}, "", ErrBadLogin
 	}
 	person, err := p.store.PersonByUsername(ctx, tn.ID, strings.ToLower(strings.TrimSpace(username)))
 	if err != nil {
-		CheckPassword(p.dummyHash, password)
+		p.checkDummy(password)
 		return Person{}, Session{}, "", ErrBadLogin
 	}
 	if !CheckPassword(person.PasswordHash, password) {
@@ -217,6 +216,14 @@ func (p *People) Authenticate(ctx context.Context, token string) (Person, Sessio
 // Logout ends the session of token.
 func (p *People) Logout(ctx context.Context, token string) error {
 	return p.store.DeleteSession(ctx, HashToken(token))
+}
+
+// checkDummy spends the time a real password check takes, so login timing
+// is the same for known and unknown usernames. The dummy hash is made on
+// first need: argon2 memory is not worth holding from start-up.
+func (p *People) checkDummy(password string) {
+	p.dummyOnce.Do(func() { p.dummyHash, _ = HashPassword("not-a-real-password") })
+	CheckPassword(p.dummyHash, password)
 }
 
 // HashToken is how session tokens are stored.
