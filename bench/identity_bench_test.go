@@ -17,6 +17,7 @@ func quietNode(b *testing.B) *switchboardtest.Server {
 	return switchboardtest.Start(b, switchboardtest.WithConfig(func(c *config.Config) {
 		c.LogLevel = "error"
 		c.API.TenantRate = 1e6
+		c.GCPercent = 200 // the serve default (the test harness leaves the runtime's)
 	}))
 }
 

@@ -296,7 +296,8 @@ func (s *Server) outer(next http.Handler) http.Handler {
 			if s.deps.Metrics != nil {
 				s.deps.Metrics.ObserveHTTP(route, sr.status, d)
 			}
-			if route != "GET /healthz" && route != "GET /metrics" {
+			// Checked first: building the record's attributes allocates.
+			if route != "GET /healthz" && route != "GET /metrics" && slog.Default().Enabled(ctx, slog.LevelInfo) {
 				slog.InfoContext(ctx, "http", "method", r.Method, "route", route, "status", sr.status, "duration_ms", float64(d.Microseconds())/1000)
 			}
 		}()

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -79,6 +80,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 func New(ctx context.Context, cfg config.Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.GCPercent > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
 	}
 	a := &App{cfg: cfg, Metrics: telemetry.New(), stopBG: make(chan struct{})}
 	st, err := OpenStore(ctx, cfg)
