@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"IdempotencyExpiry", testIdempotencyExpiry},
 		{"Outbox", testOutbox},
 		{"OutboxRollback", testOutboxRollback},
+		{"OutboxExclusiveRelay", testOutboxExclusive},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"TransactionsConcurrent", testTransactionsConcurrent},
 		{"Subscriptions", testSubscriptions},
@@ -700,6 +701,40 @@ func testOutbox(t *testing.T, s *store.Store) {
 	if len(left) != 0 {
 		t.Fatalf("deleted events claimed: %+v", left)
 	}
+}
+
+// testOutboxExclusive covers the reads of a relay that is the outbox's only
+// publisher: oldest first in commit order, a range delete through the last
+// published event, and nothing newer lost by it.
+func testOutboxExclusive(t *testing.T, s *store.Store) {
+	ctx := context.Background()
+	a := newTenant(t, s, "a")
+	base := now()
+	var evs []event.Event
+	for i := range 5 {
+		evs = append(evs, newEvent(a.ID, i, base.Add(time.Duration(i)*time.Second)))
+		must(t, s.InTx(ctx, func(ctx context.Context) error { return s.Append(ctx, evs[i]) }))
+	}
+	got, err := s.OldestOutbox(ctx, 3)
+	must(t, err)
+	if len(got) != 3 {
+		t.Fatalf("OldestOutbox(3) = %d events", len(got))
+	}
+	for i, e := range got {
+		sameEvent(t, e.Event, evs[i])
+	}
+	// An event committed after the read must survive the delete.
+	late := newEvent(a.ID, 9, base.Add(time.Minute))
+	must(t, s.Append(ctx, late))
+	must(t, s.DeleteOutboxThrough(ctx, got[2].Seq))
+	rest, err := s.OldestOutbox(ctx, 10)
+	must(t, err)
+	if len(rest) != 3 {
+		t.Fatalf("after deleting through the third event, %d remain, want 3", len(rest))
+	}
+	sameEvent(t, rest[0].Event, evs[3])
+	sameEvent(t, rest[1].Event, evs[4])
+	sameEvent(t, rest[2].Event, late)
 }
 
 var errRollback = errors.New("roll back")
