@@ -108,15 +108,6 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	ids := identity.NewService(st, st, st, identity.NewTokenIssuer(signing, "switchboard"))
 	a.Tenants = identity.NewTenants(st, st)
 	a.People = identity.NewPeople(st, st, cfg.API.SessionTTL)
-	if st.DB().Dialect() == store.SQLite {
-		// One process owns the SQLite file, so claims in its outbox were
-		// left by a predecessor killed mid-publish: release them, or their
-		// events wait out the relay's lease after the restart.
-		if err := st.ReleaseOutboxClaims(ctx); err != nil {
-			a.closeData()
-			return nil, err
-		}
-	}
 	a.relay = bus.NewRelay(a.Bus, outboxAdapter{s: st, exclusive: st.DB().Dialect() == store.SQLite}, a.Metrics, 250*time.Millisecond)
 	st.DB().OnOutbox(a.relay.Kick)
 	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax})

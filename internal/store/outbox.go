@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -45,37 +46,12 @@ WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_unti
   AND (claimed_until IS NULL OR claimed_until < $2)
 RETURNING seq, id, tenant_id, type, subject, time, data_version, data`,
 		micros(now.Add(lease)), micros(now), limit)
+	out, err := scanOutbox(rows, err)
 	if err != nil {
-		return nil, fmt.Errorf("store: claim outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []OutboxEntry
-	for rows.Next() {
-		var e OutboxEntry
-		var at int64
-		var data []byte
-		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data); err != nil {
-			return nil, fmt.Errorf("store: claim outbox: %w", err)
-		}
-		e.Event.Time, e.Event.Data = fromMicros(at), data
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", err)
 	}
 	slices.SortFunc(out, func(a, b OutboxEntry) int { return int(a.Seq - b.Seq) })
 	return out, nil
-}
-
-// ReleaseOutboxClaims ends every claim on the outbox. Only a relay that is
-// the outbox's one publisher may call it, at start-up: then every claim is
-// a crashed predecessor's, and would hold its events back until the lease
-// ran out.
-func (s *Store) ReleaseOutboxClaims(ctx context.Context) error {
-	if _, err := s.db.writer(ctx).ExecContext(ctx, `UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL`); err != nil {
-		return fmt.Errorf("store: release outbox claims: %w", err)
-	}
-	return nil
 }
 
 // OldestOutbox returns the oldest waiting events in commit order, for a
@@ -84,8 +60,18 @@ func (s *Store) ReleaseOutboxClaims(ctx context.Context) error {
 func (s *Store) OldestOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
 	rows, err := s.db.reader(ctx).QueryContext(ctx,
 		`SELECT seq, id, tenant_id, type, subject, time, data_version, data FROM outbox ORDER BY seq LIMIT $1`, limit)
+	out, err := scanOutbox(rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", err)
+	}
+	return out, nil
+}
+
+// scanOutbox reads rows of (seq, id, tenant_id, type, subject, time,
+// data_version, data).
+func scanOutbox(rows *sql.Rows, err error) ([]OutboxEntry, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []OutboxEntry
@@ -94,7 +80,7 @@ func (s *Store) OldestOutbox(ctx context.Context, limit int) ([]OutboxEntry, err
 		var at int64
 		var data []byte
 		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data); err != nil {
-			return nil, fmt.Errorf("store: read outbox: %w", err)
+			return nil, err
 		}
 		e.Event.Time, e.Event.Data = fromMicros(at), data
 		out = append(out, e)
