@@ -128,8 +128,31 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		// A duplicate would come from a second relay or dispatcher racing the
-		// first, within moments; absence cannot be polled for, so wait a little.
-		time.Sleep(500 * time.Millisecond)
+		// first. Wait until the pipeline is quiet — outbox empty, both
+		// consumers with nothing pending or unacknowledged — then count.
+		js := a.App.Bus.JetStream()
+		switchboardtest.Eventually(t, 20*time.Second, func() error {
+			if n, _, err := a.App.Store.OutboxLag(context.Background(), time.Now()); err != nil || n != 0 {
+				return fmt.Errorf("outbox holds %d events (%v)", n, err)
+			}
+			for stream, durable := range map[string]string{
+				a.App.Bus.EventsStream():   a.App.Bus.Durable("webhook-fanout"),
+				a.App.Bus.WebhooksStream(): a.App.Bus.Durable("webhook-deliver"),
+			} {
+				c, err := js.Consumer(context.Background(), stream, durable)
+				if err != nil {
+					return err
+				}
+				info, err := c.Info(context.Background())
+				if err != nil {
+					return err
+				}
+				if info.NumPending != 0 || info.NumAckPending != 0 || info.NumRedelivered != 0 {
+					return fmt.Errorf("%s: pending %d, unacknowledged %d", durable, info.NumPending, info.NumAckPending)
+				}
+			}
+			return nil
+		})
 		hook.mu.Lock()
 		defer hook.mu.Unlock()
 		for evID, n := range hook.deliveries {
