@@ -42,15 +42,18 @@ func packages(t *testing.T) []pkg {
 // forbidden lists, per package, imports it must never have. A prefix ending
 // in "/" matches everything under it.
 var forbidden = map[string][]string{
-	"internal/errs":        {module, "net/http", "database/sql"},
-	"internal/tenant":      {module + "internal/identity", module + "internal/event", "net/http", "database/sql", "github.com/nats-io/"},
-	"internal/event":       {module + "internal/identity", "net/http", "database/sql", "github.com/nats-io/"},
-	"internal/identity":    {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
-	"internal/idempotency": {"net/http", "database/sql", "github.com/nats-io/"},
-	"internal/store":       {"net/http", "github.com/nats-io/", module + "internal/api", module + "internal/bus", module + "internal/webhook/dispatcher"},
-	"internal/api":         {"database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/bus"},
-	"internal/bus":         {"net/http", "database/sql", module + "internal/store", module + "internal/api"},
-	"internal/webhook":     {"database/sql", module + "internal/store", module + "internal/api"},
+	"internal/errs":         {module, "net/http", "database/sql"},
+	"internal/tenant":       {module + "internal/identity", module + "internal/event", "net/http", "database/sql", "github.com/nats-io/"},
+	"internal/event":        {module + "internal/identity", "net/http", "database/sql", "github.com/nats-io/"},
+	"internal/identity":     {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
+	"internal/idempotency":  {"net/http", "database/sql", "github.com/nats-io/"},
+	"internal/store":        {"net/http", "github.com/nats-io/", module + "internal/api", module + "internal/bus", module + "internal/webhook/dispatcher"},
+	"internal/api":          {"database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/bus"},
+	"internal/bus":          {"net/http", "database/sql", module + "internal/store", module + "internal/api"},
+	"internal/webhook":      {"database/sql", module + "internal/store", module + "internal/api"},
+	"internal/conversation": {"net/http", "database/sql", "github.com/nats-io/", "github.com/coder/websocket", module + "internal/store", module + "internal/api", module + "internal/bus", module + "internal/realtime"},
+	"internal/contact":      {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
+	"internal/realtime":     {"database/sql", module + "internal/store", module + "internal/api"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -184,6 +184,14 @@ func (b *Bus) Durable(name string) string {
 	return b.space + "-" + name
 }
 
+// NotifyHeader marks published events that carry a real-time
+// notification, so followers skip the rest without decoding them.
+const NotifyHeader = "Sb-Notify"
+
+// EphemeralPrefix is the core-NATS subject prefix of real-time
+// notifications that are not stored (typing indicators).
+func (b *Bus) EphemeralPrefix() string { return b.space + ".eph." }
+
 // EventSubject is where an event of a tenant is published.
 func (b *Bus) EventSubject(e event.Event) string {
 	return b.EventsPrefix() + string(e.Tenant) + "." + SubjectToken(e.Type)

@@ -130,6 +130,9 @@ func (r *Relay) once1(ctx context.Context) (int, error) {
 		}
 		msg := &nats.Msg{Subject: r.bus.EventSubject(e.Event), Data: body, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, e.Event.ID)
+		if e.Event.Notify != nil {
+			msg.Header.Set(NotifyHeader, "1")
+		}
 		f, err := r.bus.js.PublishMsgAsync(msg)
 		if err != nil {
 			return 0, fmt.Errorf("relay: publish: %w", err)

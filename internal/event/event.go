@@ -22,6 +22,24 @@ type Event struct {
 	Time        time.Time       `json:"time"`
 	DataVersion string          `json:"dataVersion"`
 	Data        json.RawMessage `json:"data"`
+	// Audience lists the communication identifiers (rawIds) that may see
+	// this event in real time; empty means no real-time delivery.
+	Audience []string `json:"audience,omitempty"`
+	// Notify is the real-time client notification for the audience.
+	Notify *Notification `json:"notify,omitempty"`
+}
+
+// Notification is what a real-time client receives: the ACS client event
+// name and its payload. Each recipient's copy gains a "recipient" field.
+type Notification struct {
+	Name string          `json:"name"`
+	Data json.RawMessage `json:"data"`
+	// SkipSender is an identifier that must not receive its own
+	// notification (typing indicators, read receipts).
+	SkipSender string `json:"skipSender,omitempty"`
+	// SmallThreadsOnly drops the notification when the audience is larger
+	// than ACS delivers typing and receipts to.
+	SmallThreadsOnly bool `json:"smallThreadsOnly,omitempty"`
 }
 
 // New builds an event with a fresh id. data is marshalled to JSON.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,9 +18,13 @@ import (
 func (s *Store) Append(ctx context.Context, evs ...event.Event) error {
 	w := s.db.writer(ctx)
 	for _, e := range evs {
-		_, err := w.ExecContext(ctx,
-			`INSERT INTO outbox (id, tenant_id, type, subject, time, data_version, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			e.ID, string(e.Tenant), e.Type, e.Subject, micros(e.Time), e.DataVersion, []byte(e.Data))
+		route, err := routeOf(e)
+		if err != nil {
+			return fmt.Errorf("store: outbox append: %w", err)
+		}
+		_, err = w.ExecContext(ctx,
+			`INSERT INTO outbox (id, tenant_id, type, subject, time, data_version, data, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.ID, string(e.Tenant), e.Type, e.Subject, micros(e.Time), e.DataVersion, []byte(e.Data), route)
 		if err != nil {
 			return fmt.Errorf("store: outbox append: %w", err)
 		}
@@ -28,6 +33,19 @@ func (s *Store) Append(ctx context.Context, evs ...event.Event) error {
 		s.db.outboxWritten()
 	}
 	return nil
+}
+
+// eventRoute is who an event reaches in real time, kept beside its data.
+type eventRoute struct {
+	Audience []string            `json:"a,omitempty"`
+	Notify   *event.Notification `json:"n,omitempty"`
+}
+
+func routeOf(e event.Event) ([]byte, error) {
+	if len(e.Audience) == 0 && e.Notify == nil {
+		return nil, nil
+	}
+	return json.Marshal(eventRoute{Audience: e.Audience, Notify: e.Notify})
 }
 
 // OutboxEntry is an event waiting to be published, with its position.
@@ -44,7 +62,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 UPDATE outbox SET claimed_until = $1
 WHERE seq IN (SELECT seq FROM outbox WHERE claimed_until IS NULL OR claimed_until < $2 ORDER BY seq LIMIT $3)
   AND (claimed_until IS NULL OR claimed_until < $2)
-RETURNING seq, id, tenant_id, type, subject, time, data_version, data`,
+RETURNING seq, id, tenant_id, type, subject, time, data_version, data, route`,
 		micros(now.Add(lease)), micros(now), limit)
 	out, err := scanOutbox(rows, err)
 	if err != nil {
@@ -59,7 +77,7 @@ RETURNING seq, id, tenant_id, type, subject, time, data_version, data`,
 // commit order because transactions commit one at a time).
 func (s *Store) OldestOutbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
 	rows, err := s.db.reader(ctx).QueryContext(ctx,
-		`SELECT seq, id, tenant_id, type, subject, time, data_version, data FROM outbox ORDER BY seq LIMIT $1`, limit)
+		`SELECT seq, id, tenant_id, type, subject, time, data_version, data, route FROM outbox ORDER BY seq LIMIT $1`, limit)
 	out, err := scanOutbox(rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("store: read outbox: %w", err)
@@ -68,7 +86,7 @@ func (s *Store) OldestOutbox(ctx context.Context, limit int) ([]OutboxEntry, err
 }
 
 // scanOutbox reads rows of (seq, id, tenant_id, type, subject, time,
-// data_version, data).
+// data_version, data, route).
 func scanOutbox(rows *sql.Rows, err error) ([]OutboxEntry, error) {
 	if err != nil {
 		return nil, err
@@ -78,11 +96,18 @@ func scanOutbox(rows *sql.Rows, err error) ([]OutboxEntry, error) {
 	for rows.Next() {
 		var e OutboxEntry
 		var at int64
-		var data []byte
-		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data); err != nil {
+		var data, route []byte
+		if err := rows.Scan(&e.Seq, &e.Event.ID, &e.Event.Tenant, &e.Event.Type, &e.Event.Subject, &at, &e.Event.DataVersion, &data, &route); err != nil {
 			return nil, err
 		}
 		e.Event.Time, e.Event.Data = fromMicros(at), data
+		if len(route) > 0 {
+			var rt eventRoute
+			if err := json.Unmarshal(route, &rt); err != nil {
+				return nil, fmt.Errorf("event %s: route: %w", e.Event.ID, err)
+			}
+			e.Event.Audience, e.Event.Notify = rt.Audience, rt.Notify
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
