@@ -44,6 +44,8 @@ func statusOf(k errs.Kind) int {
 		return http.StatusServiceUnavailable
 	case errs.KindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case errs.KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-cc/switchboard/internal/blob"
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/idempotency"
 	"github.com/switchboard-cc/switchboard/internal/identity"
@@ -34,6 +36,8 @@ type Config struct {
 	AnonBurst         int
 	IdempotencyWindow time.Duration
 	SessionTTL        time.Duration
+	// MaxUploadBytes bounds attachment uploads (tenants may set less).
+	MaxUploadBytes int64
 }
 
 // Defaults fills zero fields.
@@ -60,6 +64,9 @@ func (c *Config) Defaults() {
 	if c.IdempotencyWindow == 0 {
 		c.IdempotencyWindow = 24 * time.Hour
 	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = 50 << 20
+	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 12 * time.Hour
 	}
@@ -71,11 +78,19 @@ type Deps struct {
 	People      *identity.People
 	KeyRing     *identity.KeyRing
 	Webhooks    *webhook.Service
+	Chat        *conversation.Service
 	Idempotency idempotency.Store
 	Metrics     *telemetry.Metrics
 	// Ready reports whether the node can serve (database and bus up).
 	Ready   func(ctx context.Context) error
 	OpenAPI []byte
+	// Realtime serves the WebSocket channel at /realtime (docs/realtime.md).
+	Realtime http.Handler
+	// Chat attachments: contents, records, signed links, tenant limits.
+	Blobs        Blobs
+	Files        FileStore
+	FileSigner   *blob.Signer
+	UploadLimits func(ctx context.Context) (conversation.UploadLimits, error)
 }
 
 // Server is the HTTP API.
@@ -98,6 +113,8 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerIdentity()
 	s.registerPeople()
 	s.registerWebhooks()
+	s.registerChat()
+	s.registerFiles()
 	return s
 }
 
@@ -115,7 +132,19 @@ func (s *Server) Routes() []RouteInfo {
 
 // Handler is the whole API with its outer middleware.
 func (s *Server) Handler() http.Handler {
-	return s.outer(s.mux)
+	api := s.outer(s.mux)
+	if s.deps.Realtime == nil {
+		return api
+	}
+	// The WebSocket hijacks its connection, so it skips the JSON API's
+	// middleware (body limit, response recording).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/realtime" {
+			s.deps.Realtime.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 type authMode uint8
@@ -272,11 +301,15 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		if cid := r.Header.Get("x-ms-client-request-id"); cid != "" && len(cid) <= 256 {
 			w.Header().Set("x-ms-client-request-id", cid)
 		}
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			writeError(w, r, errs.New(errs.KindTooLarge, "RequestEntityTooLarge", "the request body is larger than %d bytes", s.cfg.MaxBodyBytes))
+		limit := s.cfg.MaxBodyBytes
+		if isUpload(r) {
+			limit = s.cfg.MaxUploadBytes
+		}
+		if r.ContentLength > limit {
+			writeError(w, r, errs.New(errs.KindTooLarge, "RequestEntityTooLarge", "the request body is larger than %d bytes", limit))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		sr := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {

@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/api"
+	"github.com/switchboard-cc/switchboard/internal/blob"
 	"github.com/switchboard-cc/switchboard/internal/bus"
 	"github.com/switchboard-cc/switchboard/internal/config"
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/netguard"
+	"github.com/switchboard-cc/switchboard/internal/realtime"
 	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
@@ -40,7 +43,11 @@ type App struct {
 	Tenants *identity.Tenants
 	People  *identity.People
 	API     *api.Server
+	Hub     *realtime.Hub
+	Chat    *conversation.Service
+	Blobs   *blob.Dir
 
+	fileSigner *blob.Signer
 	relay      *bus.Relay
 	dispatcher *webhook.Dispatcher
 	servers    []*http.Server
@@ -110,14 +117,32 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	a.People = identity.NewPeople(st, st, cfg.API.SessionTTL)
 	a.relay = bus.NewRelay(a.Bus, outboxAdapter{s: st, exclusive: st.DB().Dialect() == store.SQLite}, a.Metrics, 250*time.Millisecond)
 	st.DB().OnOutbox(a.relay.Kick)
-	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax})
+	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax,
+		Derive: conversation.Derives, Expand: conversation.UserScoped})
+	a.Hub = realtime.NewHub(a.Bus, ids, a.Metrics, realtime.Config{})
+	fileKey, err := st.ServerSecret(ctx, "file-link-key", func() []byte {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return b
+	})
+	if err != nil {
+		a.closeData()
+		return nil, err
+	}
+	a.fileSigner = blob.NewSigner(fileKey)
+	if a.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "files")); err != nil {
+		a.closeData()
+		return nil, err
+	}
+	a.Chat = conversation.NewService(st, ids, st, st, a.Hub, fileLinks{a.fileSigner})
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.API = api.New(api.Config{
 		PublicURL:    cfg.PublicURL,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, ClockSkew: cfg.API.ClockSkew, TenantRate: cfg.API.TenantRate, SessionTTL: cfg.API.SessionTTL,
 	}, api.Deps{
 		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,
-		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document,
+		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
+		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner,
 	})
 	return a, nil
 }
@@ -136,6 +161,9 @@ func (a *App) ready(ctx context.Context) error {
 func (a *App) Start(ctx context.Context) error {
 	a.relay.Start()
 	if err := a.dispatcher.Start(ctx); err != nil {
+		return err
+	}
+	if err := a.Hub.Start(ctx); err != nil {
 		return err
 	}
 	a.startMaintenance()
@@ -277,6 +305,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errsJoined = errors.Join(errsJoined, err)
 		}
 	}
+	a.Hub.Stop()
 	close(a.stopBG)
 	a.bg.Wait()
 	a.relay.Stop(ctx)
@@ -329,4 +358,12 @@ func (o outboxAdapter) Delete(ctx context.Context, seqs []int64) error {
 		return o.s.DeleteOutboxThrough(ctx, seqs[len(seqs)-1])
 	}
 	return o.s.DeleteOutbox(ctx, seqs)
+}
+
+// fileLinks signs attachment links, valid for a day; clients fetch fresh
+// ones with the messages.
+type fileLinks struct{ signer *blob.Signer }
+
+func (l fileLinks) FileURL(f conversation.File) string {
+	return l.signer.Sign("/files/"+string(f.Tenant)+"/"+f.ID, time.Now(), 24*time.Hour)
 }

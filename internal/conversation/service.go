@@ -285,7 +285,11 @@ func (s *Service) CreateThread(ctx context.Context, caller string, in CreateThre
 		if err := s.store.CreateThread(ctx, th, ps); err != nil {
 			return err
 		}
-		return s.outbox.Append(ctx, ev)
+		if err := s.outbox.Append(ctx, ev); err != nil {
+			return err
+		}
+		// As in ACS, a new thread's history opens with who was added.
+		return s.systemMessage(ctx, th.ID, now, TypeParticipantAdded, Content{Participants: ps, Initiator: caller})
 	})
 	if err != nil {
 		return Thread{}, nil, err

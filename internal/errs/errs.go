@@ -23,9 +23,10 @@ const (
 	KindRateLimited
 	KindUnavailable
 	KindMethodNotAllowed
+	KindUnsupportedMedia
 )
 
-var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "conflict", "precondition failed", "too large", "rate limited", "unavailable", "method not allowed"}
+var kindNames = [...]string{"internal", "invalid", "unauthenticated", "forbidden", "not found", "conflict", "precondition failed", "too large", "rate limited", "unavailable", "method not allowed", "unsupported media type"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -133,6 +134,8 @@ func codeForKind(k Kind) string {
 		return "ServiceUnavailable"
 	case KindMethodNotAllowed:
 		return "MethodNotAllowed"
+	case KindUnsupportedMedia:
+		return "UnsupportedMediaType"
 	}
 	return "InternalError"
 }

@@ -26,6 +26,9 @@ type Metrics struct {
 	webhookDelivered prometheus.Counter
 	webhookFailed    prometheus.Counter
 	webhookDead      prometheus.Counter
+	rtConnections    prometheus.Gauge
+	rtDropped        *prometheus.CounterVec
+	retentionDeleted *prometheus.CounterVec
 	webhookLatency   prometheus.Histogram
 }
 
@@ -51,6 +54,10 @@ func New() *Metrics {
 		Name: "switchboard_webhook_delivery_latency_seconds", Help: "Time from an event's commit to its successful delivery.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 5, 30, 300},
 	})
+	m.rtConnections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_realtime_connections", Help: "Open real-time WebSocket connections on this node."})
+	m.rtDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_realtime_disconnects_total", Help: "Real-time connections cut off by the server, by reason."}, []string{"reason"})
+	m.retentionDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_retention_deleted_total", Help: "Records deleted by retention policies, by kind."}, []string{"kind"})
+	m.reg.MustRegister(m.rtConnections, m.rtDropped, m.retentionDeleted)
 	m.reg.MustRegister(m.httpRequests, m.httpLatency, m.outboxPublished, m.outboxFailures, m.outboxLag, m.outboxPending,
 		m.webhookDelivered, m.webhookFailed, m.webhookDead, m.webhookLatency)
 	return m
@@ -104,3 +111,14 @@ func (m *Metrics) AttemptFailed() { m.webhookFailed.Inc() }
 
 // DeadLettered implements webhook.Metrics.
 func (m *Metrics) DeadLettered() { m.webhookDead.Inc() }
+
+// RealtimeConnections counts real-time connections opening and closing.
+func (m *Metrics) RealtimeConnections(delta int) { m.rtConnections.Add(float64(delta)) }
+
+// RealtimeDropped counts connections the server cut off.
+func (m *Metrics) RealtimeDropped(reason string) { m.rtDropped.WithLabelValues(reason).Inc() }
+
+// RetentionDeleted counts records a retention sweep deleted.
+func (m *Metrics) RetentionDeleted(kind string, n int) {
+	m.retentionDeleted.WithLabelValues(kind).Add(float64(n))
+}

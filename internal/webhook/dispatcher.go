@@ -30,6 +30,10 @@ type DispatchConfig struct {
 	RetryBase   time.Duration
 	RetryMax    time.Duration
 	Concurrency int
+	// Derive, when set, names the event type derived from a published one
+	// (ACS's per-recipient chat events) and Expand produces those events.
+	Derive func(typ string) (string, bool)
+	Expand func(e event.Event) []event.Event
 }
 
 func (c *DispatchConfig) defaults() {
@@ -213,7 +217,16 @@ func (d *Dispatcher) fanout(m jetstream.Msg) {
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
-	if !slices.ContainsFunc(subs, func(s Subscription) bool { return s.Wants(typ) }) {
+	wanted := func(typ string) bool {
+		return slices.ContainsFunc(subs, func(s Subscription) bool { return s.Wants(typ) })
+	}
+	derived := ""
+	if d.cfg.Derive != nil {
+		if dt, ok := d.cfg.Derive(typ); ok && wanted(dt) {
+			derived = dt
+		}
+	}
+	if !wanted(typ) && derived == "" {
 		_ = m.Ack()
 		return
 	}
@@ -223,14 +236,20 @@ func (d *Dispatcher) fanout(m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	for _, s := range subs {
-		if !s.Wants(e.Type) {
-			continue
-		}
-		if err := d.Enqueue(ctx, s.ID, e, ""); err != nil {
-			slog.Warn("webhook: enqueue", "err", err)
-			_ = m.NakWithDelay(time.Second)
-			return
+	evs := []event.Event{e}
+	if derived != "" {
+		evs = append(evs, d.cfg.Expand(e)...)
+	}
+	for _, e := range evs {
+		for _, s := range subs {
+			if !s.Wants(e.Type) {
+				continue
+			}
+			if err := d.Enqueue(ctx, s.ID, e, ""); err != nil {
+				slog.Warn("webhook: enqueue", "err", err)
+				_ = m.NakWithDelay(time.Second)
+				return
+			}
 		}
 	}
 	_ = m.Ack()
@@ -239,6 +258,7 @@ func (d *Dispatcher) fanout(m jetstream.Msg) {
 // Enqueue queues one delivery of e to subscription sub. The delivery id is
 // the event id and subscription, so a re-run fan-out does not deliver twice.
 func (d *Dispatcher) Enqueue(ctx context.Context, sub SubscriptionID, e event.Event, dedupeSuffix string) error {
+	e.Audience, e.Notify = nil, nil // real-time routing is no webhook's business
 	body, err := json.Marshal(e)
 	if err != nil {
 		return err

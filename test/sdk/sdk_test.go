@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cc/switchboard/internal/app"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
 
@@ -37,6 +38,7 @@ const installHint = "run `npm ci --prefix test/sdk` (or `bash .ci/install-node`)
 var sdkPackages = map[string]string{
 	"@azure/communication-identity": "1.3.1",
 	"@azure/communication-common":   "2.4.2",
+	"@azure/communication-chat":     "1.6.0",
 }
 
 // requireNode finds node and the installed SDKs, or fails the test.
@@ -165,6 +167,23 @@ func TestIdentitySDK(t *testing.T) {
 		"CONNECTION_STRING":       s.Demo.ConnectionString,
 		"WRONG_CONNECTION_STRING": wrongConnectionString(t, s.Demo.ConnectionString),
 		"SWITCHBOARD_HTTP":        s.HTTPURL,
+		"NODE_EXTRA_CA_CERTS":     s.CAFile,
+		"NO_COLOR":                "1",
+	})
+}
+
+// TestChatSDK drives @azure/communication-chat with user tokens: threads,
+// messages, participants, receipts, typing, limits and the tenant wall.
+func TestChatSDK(t *testing.T) {
+	node, dir := requireNode(t)
+	s := switchboardtest.Start(t)
+	_, otherKey, err := s.App.Tenants.Create(t.Context(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runNodeTest(t, node, dir, "chat.test.mjs", map[string]string{
+		"CONNECTION_STRING":       s.Demo.ConnectionString,
+		"OTHER_CONNECTION_STRING": app.ConnectionString(s.App.Endpoint(), otherKey),
 		"NODE_EXTRA_CA_CERTS":     s.CAFile,
 		"NO_COLOR":                "1",
 	})
