@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	st.DB().OnOutbox(a.relay.Kick)
 	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax,
 		Derive: conversation.Derives, Expand: conversation.UserScoped})
-	a.Hub = realtime.NewHub(a.Bus, ids, a.Metrics, realtime.Config{})
+	a.Hub = realtime.NewHub(a.Bus, ids, a.Metrics, realtime.Config{Heartbeat: cfg.Realtime.Heartbeat, QueueLength: cfg.Realtime.QueueLength, HelloTimeout: cfg.Realtime.HelloTimeout})
 	fileKey, err := st.ServerSecret(ctx, "file-link-key", func() []byte {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)

@@ -35,6 +35,7 @@ type Config struct {
 	Outbound      Outbound      `embed:"" prefix:"outbound-"`
 	API           API           `embed:"" prefix:"api-"`
 	Webhooks      Webhooks      `embed:"" prefix:"webhook-"`
+	Realtime      Realtime      `embed:"" prefix:"realtime-"`
 	GCPercent     int           `name:"gc-percent" env:"SWITCHBOARD_GC_PERCENT" default:"200" help:"Go GC target (GOGC). Switchboard's live heap is small, so collecting less often buys throughput for little memory; 0 leaves the runtime default."`
 	ShutdownGrace time.Duration `name:"shutdown-grace" env:"SWITCHBOARD_SHUTDOWN_GRACE" default:"20s" help:"How long in-flight work may take to finish on shutdown."`
 }
@@ -57,6 +58,13 @@ type API struct {
 type Webhooks struct {
 	RetryBase time.Duration `name:"retry-base" env:"SWITCHBOARD_WEBHOOK_RETRY_BASE" default:"5s" help:"First retry delay of a failed delivery; doubles each attempt."`
 	RetryMax  time.Duration `name:"retry-max" env:"SWITCHBOARD_WEBHOOK_RETRY_MAX" default:"30m" help:"Longest retry delay."`
+}
+
+// Realtime tunes the WebSocket channel.
+type Realtime struct {
+	Heartbeat    time.Duration `name:"heartbeat" env:"SWITCHBOARD_REALTIME_HEARTBEAT" default:"25s" help:"Idle interval after which the server pings a real-time client."`
+	QueueLength  int           `name:"queue-length" env:"SWITCHBOARD_REALTIME_QUEUE_LENGTH" default:"512" help:"Events a real-time client may have waiting before it is disconnected as a slow consumer."`
+	HelloTimeout time.Duration `name:"hello-timeout" env:"SWITCHBOARD_REALTIME_HELLO_TIMEOUT" default:"10s" help:"How long a new real-time connection may take to authenticate."`
 }
 
 // natsNamespace is the rule bus.ValidateNamespace applies (config does not

@@ -40,6 +40,9 @@ type conn struct {
 
 	queue    chan frame
 	done     chan struct{}
+	// cancelWrites aborts a write stuck on a client that stopped reading;
+	// the socket is then closed without a close frame (none could pass).
+	cancelWrites context.CancelFunc
 	shutOnce sync.Once
 	code     websocket.StatusCode
 	reason   string
@@ -66,6 +69,9 @@ func (c *conn) shut(code websocket.StatusCode, reason string) {
 	c.shutOnce.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.done)
+		if code == closeSlowConsumer && c.cancelWrites != nil {
+			c.cancelWrites()
+		}
 	})
 }
 
@@ -131,20 +137,22 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn) {
 		_ = ws.Close(code, reason)
 		return
 	}
+	wctx, cancelWrites := context.WithCancel(ctx)
+	defer cancelWrites()
 	c := &conn{hub: h, ws: ws, tenant: claims.Tenant, user: string(claims.User),
-		queue: make(chan frame, h.cfg.QueueLength), done: make(chan struct{})}
+		queue: make(chan frame, h.cfg.QueueLength), done: make(chan struct{}), cancelWrites: cancelWrites}
 	c.armExpiry(claims.ExpiresAt)
 	through := h.register(c)
 	defer h.unregister(c)
 
-	last, err := c.catchUp(ctx, hello.Resume, through)
+	last, err := c.catchUp(wctx, hello.Resume, through)
 	if err != nil {
 		slog.Warn("realtime: resume failed", "err", err)
 		_ = ws.Close(closeInternal, "resume failed")
 		return
 	}
 	go c.readLoop(ctx)
-	c.writeLoop(ctx, last)
+	c.writeLoop(wctx, last)
 	c.stopExpiry()
 	if c.code == websocket.StatusAbnormalClosure {
 		_ = ws.CloseNow()
@@ -155,13 +163,11 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn) {
 
 // hello waits for the first frame and authenticates it.
 func (h *Hub) hello(ctx context.Context, ws *websocket.Conn) (clientFrame, identity.Claims, websocket.StatusCode, string) {
-	hctx, cancel := context.WithTimeout(ctx, h.cfg.HelloTimeout)
-	defer cancel()
-	typ, data, err := ws.Read(hctx)
-	if err != nil {
-		if errors.Is(hctx.Err(), context.DeadlineExceeded) {
-			return clientFrame{}, identity.Claims{}, closeHelloTimeout, "no hello frame in time"
-		}
+	// A read whose context ends closes the socket without a close frame,
+	// so the timeout closes it properly from the side instead.
+	timer := time.AfterFunc(h.cfg.HelloTimeout, func() { _ = ws.Close(closeHelloTimeout, "no hello frame in time") })
+	typ, data, err := ws.Read(ctx)
+	if !timer.Stop() || err != nil {
 		return clientFrame{}, identity.Claims{}, websocket.StatusNormalClosure, ""
 	}
 	var f clientFrame

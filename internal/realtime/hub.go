@@ -151,6 +151,17 @@ func (h *Hub) PublishEphemeral(ctx context.Context, e event.Event) error {
 	return h.bus.Conn().Publish(h.bus.EphemeralPrefix()+string(e.Tenant), body)
 }
 
+// Connections counts this node's open connections.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.conns {
+		n += len(set)
+	}
+	return n
+}
+
 // Position is the last stream position this node has dispatched.
 func (h *Hub) Position() uint64 {
 	h.mu.Lock()
