@@ -383,9 +383,10 @@ func TestResyncWhenPositionIsGone(t *testing.T) {
 	s := switchboardtest.Start(t)
 	hc := s.Client(t)
 	alice, bob := newUser(t, hc), newUser(t, hc)
-	th := createThread(t, s.HTTPURL, alice, bob)
 	c := dial(t, s.HTTPURL, bob.token, "")
 	old := c.ready.Position
+	th := createThread(t, s.HTTPURL, alice, bob)
+	c.expect(t, "chatThreadCreated", th)
 	send(t, s.HTTPURL, alice, th, "before the purge")
 	c.expect(t, "chatMessageReceived", th)
 	stream, err := s.App.Bus.JetStream().Stream(context.Background(), s.App.Bus.EventsStream())
