@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/blob"
+	"github.com/switchboard-cc/switchboard/internal/channel/webchat"
+	"github.com/switchboard-cc/switchboard/internal/contact"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/idempotency"
@@ -91,6 +93,11 @@ type Deps struct {
 	Files        FileStore
 	FileSigner   *blob.Signer
 	UploadLimits func(ctx context.Context) (conversation.UploadLimits, error)
+	Contacts     *contact.Service
+	Webchat      *webchat.Service
+	TenantNames  TenantNames
+	// Web serves the embedded browser assets: /widget.js and /web/….
+	Web http.Handler
 }
 
 // Server is the HTTP API.
@@ -115,6 +122,8 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerWebhooks()
 	s.registerChat()
 	s.registerFiles()
+	s.registerContacts()
+	s.registerWebchat()
 	return s
 }
 
@@ -139,11 +148,14 @@ func (s *Server) Handler() http.Handler {
 	// The WebSocket hijacks its connection, so it skips the JSON API's
 	// middleware (body limit, response recording).
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/realtime" {
+		switch {
+		case r.URL.Path == "/realtime":
 			s.deps.Realtime.ServeHTTP(w, r)
-			return
+		case s.deps.Web != nil && (r.URL.Path == "/widget.js" || strings.HasPrefix(r.URL.Path, "/web/")):
+			s.deps.Web.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
 		}
-		api.ServeHTTP(w, r)
 	})
 }
 
@@ -334,6 +346,9 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				slog.InfoContext(ctx, "http", "method", r.Method, "route", route, "status", sr.status, "duration_ms", float64(d.Microseconds())/1000)
 			}
 		}()
+		if crossOrigin(sr, r) {
+			return
+		}
 		if _, pattern := s.mux.Handler(r); pattern == "" {
 			s.unrouted(sr, r)
 			return

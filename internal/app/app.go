@@ -21,7 +21,9 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/api"
 	"github.com/switchboard-cc/switchboard/internal/blob"
 	"github.com/switchboard-cc/switchboard/internal/bus"
+	"github.com/switchboard-cc/switchboard/internal/channel/webchat"
 	"github.com/switchboard-cc/switchboard/internal/config"
+	"github.com/switchboard-cc/switchboard/internal/contact"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/netguard"
@@ -36,16 +38,18 @@ import (
 
 // App is one running Switchboard node.
 type App struct {
-	cfg     config.Config
-	Store   *store.Store
-	Bus     *bus.Bus
-	Metrics *telemetry.Metrics
-	Tenants *identity.Tenants
-	People  *identity.People
-	API     *api.Server
-	Hub     *realtime.Hub
-	Chat    *conversation.Service
-	Blobs   *blob.Dir
+	cfg      config.Config
+	Store    *store.Store
+	Bus      *bus.Bus
+	Metrics  *telemetry.Metrics
+	Tenants  *identity.Tenants
+	People   *identity.People
+	API      *api.Server
+	Hub      *realtime.Hub
+	Chat     *conversation.Service
+	Contacts *contact.Service
+	Webchat  *webchat.Service
+	Blobs    *blob.Dir
 
 	fileSigner *blob.Signer
 	relay      *bus.Relay
@@ -135,6 +139,17 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		return nil, err
 	}
 	a.Chat = conversation.NewService(st, ids, st, st, a.Hub, fileLinks{a.fileSigner})
+	a.Contacts = contact.NewService(st, st, st, st, a.Blobs, identityDeleter{ids})
+	visitorKey, err := st.ServerSecret(ctx, "visitor-token-key", func() []byte {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return b
+	})
+	if err != nil {
+		a.closeData()
+		return nil, err
+	}
+	a.Webchat = webchat.NewService(st, ids, a.Chat, a.Contacts, visitorKey)
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.API = api.New(api.Config{
 		PublicURL:    cfg.PublicURL,
@@ -142,7 +157,8 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	}, api.Deps{
 		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
-		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner,
+		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
+		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants,
 	})
 	return a, nil
 }
@@ -366,4 +382,11 @@ type fileLinks struct{ signer *blob.Signer }
 
 func (l fileLinks) FileURL(f conversation.File) string {
 	return l.signer.Sign("/files/"+string(f.Tenant)+"/"+f.ID, time.Now(), 24*time.Hour)
+}
+
+// identityDeleter lets contact erasure delete a visitor's identity by rawId.
+type identityDeleter struct{ ids *identity.Service }
+
+func (d identityDeleter) DeleteIdentityRaw(ctx context.Context, raw string) error {
+	return d.ids.DeleteIdentity(ctx, identity.UserID(raw))
 }

@@ -78,6 +78,11 @@ func (ts *Tenants) Ensure(ctx context.Context, name string) (tenant.Tenant, Acce
 	return t, k, false, ts.store.CreateAccessKey(ctx, k)
 }
 
+// Get finds a tenant by id.
+func (ts *Tenants) Get(ctx context.Context, id tenant.ID) (tenant.Tenant, error) {
+	return ts.store.Tenant(ctx, id)
+}
+
 // ByName finds a tenant.
 func (ts *Tenants) ByName(ctx context.Context, name string) (tenant.Tenant, error) {
 	return ts.store.TenantByName(ctx, name)
