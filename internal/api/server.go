@@ -96,6 +96,7 @@ type Deps struct {
 	Contacts     *contact.Service
 	Webchat      *webchat.Service
 	TenantNames  TenantNames
+	Retention    RetentionStore
 	// Web serves the embedded browser assets: /widget.js and /web/….
 	Web http.Handler
 }
@@ -124,6 +125,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerFiles()
 	s.registerContacts()
 	s.registerWebchat()
+	s.registerRetention()
 	return s
 }
 

@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/app"
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
 
@@ -335,4 +337,68 @@ func TestEraseContact(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func TestRetention(t *testing.T) {
+	s := switchboardtest.Start(t)
+	c := s.Client(t)
+	resp, body := c.Do(t, "PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": -1})
+	wantError(t, resp, body, 400, "InvalidRetentionDays")
+	resp, body = c.Do(t, "PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": 1})
+	wantStatus(t, resp, body, 200)
+
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Budi"})
+	req := newRequest(t, "POST", s.HTTPURL+"/chat/threads/"+url.PathEscape(v.thread)+"/attachments"+nv+"&name=a.png", append([]byte("\x89PNG"), 1))
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	resp, body = send(t, http.DefaultClient, req)
+	wantStatus(t, resp, body, 201)
+	fileID := switchboardtest.JSON(t, body)["id"].(string)
+	blob := filepath.Join(s.Config.DataDir, "files", string(s.Demo.Tenant.ID), fileID[:2], fileID)
+
+	// Another tenant keeps everything, except a thread whose own ACS policy
+	// says 30 days.
+	_, otherKey, err := s.App.Tenants.Create(t.Context(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := s.ClientFor(t, app.ConnectionString(s.App.Endpoint(), otherKey))
+	_, otherToken := createIdentity(t, oc)
+	mk := func(body any) string {
+		resp, raw := bearer(t, s, otherToken, "POST", "/chat/threads"+chatv, body)
+		wantStatus(t, resp, raw, 201)
+		return switchboardtest.JSON(t, raw)["chatThread"].(map[string]any)["id"].(string)
+	}
+	kept := mk(map[string]any{"topic": "kept"})
+	own := mk(map[string]any{"topic": "own policy", "retentionPolicy": map[string]any{"kind": "threadCreationDate", "deleteThreadAfterDays": 30}})
+
+	ctx := t.Context()
+	if n, err := conversation.Sweep(ctx, s.App.Store, s.App.Blobs, s.App.Metrics, time.Now()); err != nil || n != 0 {
+		t.Fatalf("a sweep now purged %d (%v)", n, err)
+	}
+	if n, err := conversation.Sweep(ctx, s.App.Store, s.App.Blobs, s.App.Metrics, time.Now().AddDate(0, 0, 2)); err != nil || n != 1 {
+		t.Fatalf("two days on, purged %d (%v), want the demo visitor's thread", n, err)
+	}
+	if count(t, s, `SELECT COUNT(*) FROM chat_messages WHERE thread_id = $1`, v.thread) != 0 || count(t, s, `SELECT COUNT(*) FROM chat_threads WHERE id = $1`, v.thread) != 0 {
+		t.Fatal("the expired thread is still stored")
+	}
+	if _, err := os.Stat(blob); !os.IsNotExist(err) {
+		t.Fatalf("the expired thread's file is still on disk: %v", err)
+	}
+	if n, err := conversation.Sweep(ctx, s.App.Store, s.App.Blobs, s.App.Metrics, time.Now().AddDate(0, 0, 31)); err != nil || n != 1 {
+		t.Fatalf("31 days on, purged %d (%v), want the thread with its own policy", n, err)
+	}
+	if count(t, s, `SELECT COUNT(*) FROM chat_threads WHERE id = $1`, own) != 0 || count(t, s, `SELECT COUNT(*) FROM chat_threads WHERE id = $1`, kept) != 1 {
+		t.Fatal("the sweep took the wrong threads of the tenant without a policy")
+	}
+	resp, body = send(t, http.DefaultClient, newRequest(t, "GET", s.HTTPURL+"/metrics", nil))
+	if !strings.Contains(string(body), `switchboard_retention_deleted_total{kind="threads"} 2`) {
+		t.Fatal("the retention metric does not count the purged threads")
+	}
+	// The visitor comes back to a fresh thread.
+	resp, body, again := startSession(t, s, map[string]any{"resumeKey": v.resumeKey})
+	wantStatus(t, resp, body, 201)
+	if again.thread == v.thread || again.identity != v.identity {
+		t.Fatalf("after retention: %+v", again)
+	}
 }

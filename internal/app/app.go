@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
 		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
-		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants,
+		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st,
 	})
 	return a, nil
 }
@@ -183,6 +183,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.startMaintenance()
+	a.startRetention()
 	handler := a.API.Handler()
 	if a.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
@@ -310,6 +311,37 @@ func (a *App) startMaintenance() {
 			cancel()
 		}
 	}()
+}
+
+// startRetention purges expired conversations now and then.
+func (a *App) startRetention() {
+	every := a.cfg.RetentionInterval
+	if every <= 0 {
+		every = time.Hour
+	}
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.stopBG:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			if _, err := a.SweepRetention(ctx); err != nil {
+				slog.Warn("retention sweep", "err", err)
+			}
+			cancel()
+		}
+	}()
+}
+
+// SweepRetention runs one retention sweep now.
+func (a *App) SweepRetention(ctx context.Context) (int, error) {
+	return conversation.Sweep(ctx, a.Store, a.Blobs, a.Metrics, time.Now())
 }
 
 // Shutdown stops accepting requests, lets in-flight ones finish, flushes the

@@ -17,27 +17,28 @@ import (
 
 // Config is every setting of a Switchboard node.
 type Config struct {
-	DataDir       string        `name:"data" env:"SWITCHBOARD_DATA" default:"./data" help:"Data directory: SQLite file, embedded NATS store, TLS files, master key."`
-	HTTPAddr      string        `name:"http-addr" env:"SWITCHBOARD_HTTP_ADDR" default:"127.0.0.1:8080" help:"Plain HTTP listener (localhost and reverse-proxy use); empty disables it."`
-	HTTPSAddr     string        `name:"https-addr" env:"SWITCHBOARD_HTTPS_ADDR" default:":8443" help:"HTTPS listener, what the ACS SDKs talk to; empty disables it."`
-	PublicURL     string        `name:"public-url" env:"SWITCHBOARD_PUBLIC_URL" help:"Base URL put in connection strings (default: https://localhost:<https port>/)."`
-	TLSCert       string        `name:"tls-cert" env:"SWITCHBOARD_TLS_CERT" help:"PEM certificate replacing the generated one."`
-	TLSKey        string        `name:"tls-key" env:"SWITCHBOARD_TLS_KEY" help:"PEM private key for --tls-cert."`
-	TLSHosts      []string      `name:"tls-hosts" env:"SWITCHBOARD_TLS_HOSTS" help:"Extra host names or IPs for the generated certificate."`
-	Database      string        `name:"database" env:"SWITCHBOARD_DATABASE" help:"postgres://… URL for scale-out; empty uses the SQLite file in the data directory." secret:""`
-	NATS          string        `name:"nats" env:"SWITCHBOARD_NATS" help:"nats://… URL of an external NATS with JetStream; empty runs NATS in-process."`
-	NATSNamespace string        `name:"nats-namespace" env:"SWITCHBOARD_NATS_NAMESPACE" default:"sb" help:"Prefix of every NATS stream, subject and consumer, so several clusters can share one NATS (empty means sb)."`
-	NATSReplicas  int           `name:"nats-replicas" env:"SWITCHBOARD_NATS_REPLICAS" default:"1" help:"Stream replicas on an external NATS cluster."`
-	MasterKey     string        `name:"master-key" env:"SWITCHBOARD_MASTER_KEY" help:"Base64 32-byte key sealing secrets at rest (default: DATA/master.key, created on first start)." secret:""`
-	MasterKeyFile string        `name:"master-key-file" env:"SWITCHBOARD_MASTER_KEY_FILE" help:"File holding the master key (default DATA/master.key)."`
-	LogFormat     string        `name:"log-format" env:"SWITCHBOARD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
-	LogLevel      string        `name:"log-level" env:"SWITCHBOARD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
-	Outbound      Outbound      `embed:"" prefix:"outbound-"`
-	API           API           `embed:"" prefix:"api-"`
-	Webhooks      Webhooks      `embed:"" prefix:"webhook-"`
-	Realtime      Realtime      `embed:"" prefix:"realtime-"`
-	GCPercent     int           `name:"gc-percent" env:"SWITCHBOARD_GC_PERCENT" default:"200" help:"Go GC target (GOGC). Switchboard's live heap is small, so collecting less often buys throughput for little memory; 0 leaves the runtime default."`
-	ShutdownGrace time.Duration `name:"shutdown-grace" env:"SWITCHBOARD_SHUTDOWN_GRACE" default:"20s" help:"How long in-flight work may take to finish on shutdown."`
+	DataDir           string        `name:"data" env:"SWITCHBOARD_DATA" default:"./data" help:"Data directory: SQLite file, embedded NATS store, TLS files, master key."`
+	HTTPAddr          string        `name:"http-addr" env:"SWITCHBOARD_HTTP_ADDR" default:"127.0.0.1:8080" help:"Plain HTTP listener (localhost and reverse-proxy use); empty disables it."`
+	HTTPSAddr         string        `name:"https-addr" env:"SWITCHBOARD_HTTPS_ADDR" default:":8443" help:"HTTPS listener, what the ACS SDKs talk to; empty disables it."`
+	PublicURL         string        `name:"public-url" env:"SWITCHBOARD_PUBLIC_URL" help:"Base URL put in connection strings (default: https://localhost:<https port>/)."`
+	TLSCert           string        `name:"tls-cert" env:"SWITCHBOARD_TLS_CERT" help:"PEM certificate replacing the generated one."`
+	TLSKey            string        `name:"tls-key" env:"SWITCHBOARD_TLS_KEY" help:"PEM private key for --tls-cert."`
+	TLSHosts          []string      `name:"tls-hosts" env:"SWITCHBOARD_TLS_HOSTS" help:"Extra host names or IPs for the generated certificate."`
+	Database          string        `name:"database" env:"SWITCHBOARD_DATABASE" help:"postgres://… URL for scale-out; empty uses the SQLite file in the data directory." secret:""`
+	NATS              string        `name:"nats" env:"SWITCHBOARD_NATS" help:"nats://… URL of an external NATS with JetStream; empty runs NATS in-process."`
+	NATSNamespace     string        `name:"nats-namespace" env:"SWITCHBOARD_NATS_NAMESPACE" default:"sb" help:"Prefix of every NATS stream, subject and consumer, so several clusters can share one NATS (empty means sb)."`
+	NATSReplicas      int           `name:"nats-replicas" env:"SWITCHBOARD_NATS_REPLICAS" default:"1" help:"Stream replicas on an external NATS cluster."`
+	MasterKey         string        `name:"master-key" env:"SWITCHBOARD_MASTER_KEY" help:"Base64 32-byte key sealing secrets at rest (default: DATA/master.key, created on first start)." secret:""`
+	MasterKeyFile     string        `name:"master-key-file" env:"SWITCHBOARD_MASTER_KEY_FILE" help:"File holding the master key (default DATA/master.key)."`
+	LogFormat         string        `name:"log-format" env:"SWITCHBOARD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	LogLevel          string        `name:"log-level" env:"SWITCHBOARD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	Outbound          Outbound      `embed:"" prefix:"outbound-"`
+	API               API           `embed:"" prefix:"api-"`
+	Webhooks          Webhooks      `embed:"" prefix:"webhook-"`
+	Realtime          Realtime      `embed:"" prefix:"realtime-"`
+	RetentionInterval time.Duration `name:"retention-interval" env:"SWITCHBOARD_RETENTION_INTERVAL" default:"1h" help:"How often expired conversations are purged under the tenants' retention policies."`
+	GCPercent         int           `name:"gc-percent" env:"SWITCHBOARD_GC_PERCENT" default:"200" help:"Go GC target (GOGC). Switchboard's live heap is small, so collecting less often buys throughput for little memory; 0 leaves the runtime default."`
+	ShutdownGrace     time.Duration `name:"shutdown-grace" env:"SWITCHBOARD_SHUTDOWN_GRACE" default:"20s" help:"How long in-flight work may take to finish on shutdown."`
 }
 
 // Outbound limits requests to tenant-supplied URLs.

@@ -428,8 +428,9 @@ func (s *Service) Erase(ctx context.Context, id ID) error {
 	if err != nil {
 		return err
 	}
-	// After the commit: a crash here leaves orphaned bytes no record points
-	// to (swept by retention), never a record pointing at nothing.
+	// After the commit: a crash here leaves bytes no record points to (and
+	// no link can reach, links need a record), never a record pointing at
+	// nothing.
 	for _, k := range keys {
 		if err := s.blobs.Delete(ctx, k); err != nil {
 			return err

@@ -38,14 +38,14 @@ type conn struct {
 	tenant tenant.ID
 	user   string
 
-	queue    chan frame
-	done     chan struct{}
+	queue chan frame
+	done  chan struct{}
 	// cancelWrites aborts a write stuck on a client that stopped reading;
 	// the socket is then closed without a close frame (none could pass).
 	cancelWrites context.CancelFunc
-	shutOnce sync.Once
-	code     websocket.StatusCode
-	reason   string
+	shutOnce     sync.Once
+	code         websocket.StatusCode
+	reason       string
 
 	mu      sync.Mutex
 	expires *time.Timer

@@ -36,8 +36,8 @@ func (s *Store) CreateThread(ctx context.Context, th conversation.Thread, ps []c
 		return err
 	}
 	_, err = s.db.writer(ctx).ExecContext(ctx,
-		`INSERT INTO chat_threads (tenant_id, id, topic, created_by, created_at, metadata, retention, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		string(th.Tenant), string(th.ID), th.Topic, th.CreatedBy, micros(th.CreatedAt), meta, ret, th.Version)
+		`INSERT INTO chat_threads (tenant_id, id, topic, created_by, created_at, metadata, retention, version, delete_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		string(th.Tenant), string(th.ID), th.Topic, th.CreatedBy, micros(th.CreatedAt), meta, ret, th.Version, deleteAfter(th))
 	if err != nil {
 		return fmt.Errorf("store: create thread: %w", err)
 	}
@@ -91,9 +91,17 @@ func (s *Store) UpdateThread(ctx context.Context, th conversation.Thread) error 
 		return err
 	}
 	res, err := s.db.writer(ctx).ExecContext(ctx,
-		`UPDATE chat_threads SET topic = $3, metadata = $4, retention = $5, version = $6 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		string(th.Tenant), string(th.ID), th.Topic, meta, ret, th.Version)
+		`UPDATE chat_threads SET topic = $3, metadata = $4, retention = $5, version = $6, delete_after = $7 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+		string(th.Tenant), string(th.ID), th.Topic, meta, ret, th.Version, deleteAfter(th))
 	return affectedOne(res, err, "update thread", "chat thread %s not found", th.ID)
+}
+
+// deleteAfter is when the thread's own retention policy expires it.
+func deleteAfter(th conversation.Thread) sql.NullInt64 {
+	if th.Retention == nil || th.Retention.Kind != "threadCreationDate" {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(th.CreatedAt.AddDate(0, 0, th.Retention.DeleteThreadAfterDays)), Valid: true}
 }
 
 func affectedOne(res sql.Result, err error, op, notFound string, args ...any) error {

@@ -56,6 +56,10 @@ CREATE TABLE webchat_resume_keys (
 );
 CREATE INDEX webchat_resume_keys_identity ON webchat_resume_keys(tenant_id, identity);
 
+-- When a thread's own ACS retention policy (threadCreationDate) expires it.
+ALTER TABLE chat_threads ADD COLUMN delete_after BIGINT;
+CREATE INDEX chat_threads_delete_after ON chat_threads(delete_after);
+
 CREATE TABLE retention_policies (
     tenant_id      TEXT PRIMARY KEY,
     retention_days INTEGER NOT NULL,
@@ -64,6 +68,8 @@ CREATE TABLE retention_policies (
 
 -- +goose Down
 DROP TABLE retention_policies;
+DROP INDEX chat_threads_delete_after;
+ALTER TABLE chat_threads DROP COLUMN delete_after;
 DROP TABLE webchat_resume_keys;
 DROP TABLE webchat_visitors;
 DROP TABLE webchat_settings;
