@@ -106,11 +106,13 @@ func UserScoped(e event.Event) []event.Event {
 			d[k] = v
 		}
 		d["recipientCommunicationIdentifier"], _ = json.Marshal(identity.IdentifierFromRaw(r))
+		// The plain-id members of the first event schema, which ACS still
+		// sends and its samples show, ride along.
+		d["recipientId"], _ = json.Marshal(r)
 		if sender != "" {
-			// Older payloads (still in ACS's samples) carry plain ids too.
 			d["senderId"], _ = json.Marshal(sender)
-			d["recipientId"], _ = json.Marshal(r)
 		}
+		addLegacyIDs(d)
 		body, _ := json.Marshal(d)
 		subject := e.Subject + "/recipient/" + r
 		if len(subjectBase) >= 2 && sender == "" {
@@ -122,6 +124,37 @@ func UserScoped(e event.Event) []event.Event {
 		})
 	}
 	return out
+}
+
+// addLegacyIDs adds createdBy/editedBy/deletedBy (plain rawIds) beside
+// their identifier models, and members beside participants.
+func addLegacyIDs(d map[string]json.RawMessage) {
+	for _, k := range []string{"createdBy", "editedBy", "deletedBy"} {
+		raw, ok := d[k+"CommunicationIdentifier"]
+		if !ok {
+			continue
+		}
+		var id identity.Identifier
+		if json.Unmarshal(raw, &id) == nil {
+			d[k], _ = json.Marshal(id.RawID)
+		}
+	}
+	if raw, ok := d["participants"]; ok {
+		var ps []participantEvent
+		if json.Unmarshal(raw, &ps) == nil {
+			type member struct {
+				DisplayName string `json:"displayName"`
+				MemberID    string `json:"memberId"`
+			}
+			ms := make([]member, 0, len(ps))
+			for _, p := range ps {
+				if p.ID != nil {
+					ms = append(ms, member{DisplayName: p.DisplayName, MemberID: p.ID.RawID})
+				}
+			}
+			d["members"], _ = json.Marshal(ms)
+		}
+	}
 }
 
 // wire renders a rawId as the ACS identifier model.
@@ -144,13 +177,13 @@ func eventType(t string) string {
 func transactionID() string { return strings.ReplaceAll(uuid.NewString(), "-", "") }
 
 type participantEvent struct {
-	DisplayName string               `json:"displayName,omitempty"`
-	Metadata    map[string]string    `json:"metadata,omitempty"`
+	DisplayName string               `json:"displayName"`
+	Metadata    map[string]string    `json:"metadata"`
 	ID          *identity.Identifier `json:"participantCommunicationIdentifier"`
 }
 
 func participantProps(p Participant) participantEvent {
-	return participantEvent{DisplayName: p.DisplayName, Metadata: p.Metadata, ID: wire(p.ID)}
+	return participantEvent{DisplayName: p.DisplayName, Metadata: nonNil(p.Metadata), ID: wire(p.ID)}
 }
 
 // ClientParticipant is a participant in real-time payloads (the SDK's

@@ -1,0 +1,232 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+)
+
+// chatFixtures maps each chat event type to Microsoft's sample payload in
+// ../shared/fixtures (names as the samples spell them).
+var chatFixtures = map[string]string{
+	"ChatThreadCreated":                        "chat_thread_created.json",
+	"ChatThreadCreatedWithUser":                "chat_thread_created_withUser.json",
+	"ChatThreadDeleted":                        "chat_thread_deleted.json",
+	"ChatThreadWithUserDeleted":                "chat_thread_with_user_deleted.json",
+	"ChatThreadPropertiesUpdated":              "chat_thread_properties_updated.json",
+	"ChatThreadPropertiesUpdatedPerUser":       "chat_thread_properties_updated_per_user.json",
+	"ChatThreadParticipantAdded":               "chat_thread_participant_added.json",
+	"ChatThreadParticipantRemoved":             "chat_thread_participant_removed.json",
+	"ChatParticipantAddedToThreadWithUser":     "chat_participant_added_to_thread_with_user.json",
+	"ChatParticipantRemovedFromThreadWithUser": "chat_participant_removed_from_thread_with_user.json",
+	"ChatMessageReceived":                      "chat_message_received.json",
+	"ChatMessageReceivedInThread":              "chat_message_received_in_thread.json",
+	"ChatMessageEdited":                        "chat_message_edited.json",
+	"ChatMessageEditedInThread":                "chat_message_edited_in_thread.json",
+	"ChatMessageDeleted":                       "chat_message_deleted.json",
+	"ChatMessageDeletedInThread":               "chat_message_deleted_in_thread.json",
+}
+
+// fixtureData loads a sample's data object from either schema folder.
+func fixtureData(t *testing.T, file string) map[string]any {
+	t.Helper()
+	root := filepath.Join("..", "..", "..", "shared", "fixtures", "acs", "eventgrid")
+	for _, dir := range []string{"event-grid-schema", "cloud-events-schema"} {
+		raw, err := os.ReadFile(filepath.Join(root, dir, file))
+		if err != nil {
+			continue
+		}
+		var ev struct {
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		return ev.Data
+	}
+	t.Fatalf("fixture %s not found under %s", file, root)
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case bool:
+		return "bool"
+	}
+	return "null"
+}
+
+// sameShape checks that got has every member the sample has, of the same
+// JSON kind, recursively through objects. Versions are integers in ACS's
+// event schema (azsystemevents: *int64) although some samples quote them.
+func sameShape(t *testing.T, path string, want, got map[string]any) {
+	t.Helper()
+	for k, wv := range want {
+		gv, ok := got[k]
+		p := path + "." + k
+		if !ok {
+			t.Errorf("%s is missing", p)
+			continue
+		}
+		wk, gk := jsonKind(wv), jsonKind(gv)
+		if k == "version" && gk == "number" {
+			continue
+		}
+		if wk != gk {
+			t.Errorf("%s is %s, the sample has %s", p, gk, wk)
+			continue
+		}
+		switch wv := wv.(type) {
+		case map[string]any:
+			if k == "metadata" || k == "properties" {
+				continue // free-form maps
+			}
+			sameShape(t, p, wv, gv.(map[string]any))
+		case []any:
+			if ga := gv.([]any); len(wv) > 0 && len(ga) > 0 {
+				if wo, ok := wv[0].(map[string]any); ok {
+					sameShape(t, p+"[0]", wo, ga[0].(map[string]any))
+				}
+			}
+		}
+	}
+}
+
+type chatUser struct{ id, token string }
+
+func chatIdentity(t *testing.T, c *switchboardtest.Client) chatUser {
+	t.Helper()
+	resp, raw := c.Do(t, "POST", "/identities"+identityVersion, map[string]any{"createTokenWithScopes": []string{"chat"}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create identity: %d %s", resp.StatusCode, raw)
+	}
+	m := switchboardtest.JSON(t, raw)
+	return chatUser{m["identity"].(map[string]any)["id"].(string), m["accessToken"].(map[string]any)["token"].(string)}
+}
+
+func chatCall(t *testing.T, s *switchboardtest.Server, u chatUser, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = strings.NewReader(string(raw))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, s.HTTPURL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+u.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+	}
+	return out
+}
+
+func ident(u chatUser) map[string]any {
+	return map[string]any{"rawId": u.id, "communicationUser": map[string]any{"id": u.id}}
+}
+
+// TestChatEventsMatchACS drives a thread through its life and checks that
+// every ACS chat event arrives, thread-scoped once and user-scoped once per
+// recipient, with the data shape of Microsoft's samples.
+func TestChatEventsMatchACS(t *testing.T) {
+	s := switchboardtest.Start(t)
+	c := s.Client(t)
+	rc := newReceiver(t)
+	subscribe(t, c, map[string]any{"endpoint": rc.URL})
+	alice, bob, carol := chatIdentity(t, c), chatIdentity(t, c), chatIdentity(t, c)
+
+	const v = "?api-version=2025-03-15"
+	th := chatCall(t, s, alice, "POST", "/chat/threads"+v, map[string]any{"topic": "Events",
+		"participants": []any{map[string]any{"communicationIdentifier": ident(bob), "displayName": "Bob"}}}, 201)["chatThread"].(map[string]any)["id"].(string)
+	p := "/chat/threads/" + url.PathEscape(th)
+	msg := chatCall(t, s, alice, "POST", p+"/messages"+v, map[string]any{"content": "hello", "metadata": map[string]string{"k": "v"}}, 201)["id"].(string)
+	chatCall(t, s, alice, "PATCH", p+"/messages/"+msg+v, map[string]any{"content": "hello again"}, 204)
+	chatCall(t, s, alice, "DELETE", p+"/messages/"+msg+v, nil, 204)
+	chatCall(t, s, alice, "PATCH", p+v, map[string]any{"topic": "Events (renamed)", "metadata": map[string]string{"a": "b"}}, 204)
+	chatCall(t, s, alice, "POST", p+"/participants/:add"+v, map[string]any{"participants": []any{map[string]any{"communicationIdentifier": ident(carol), "displayName": "Carol"}}}, 201)
+	chatCall(t, s, alice, "POST", p+"/participants/:remove"+v, ident(carol), 204)
+	chatCall(t, s, alice, "DELETE", p+v, nil, 204)
+
+	// Expected deliveries: thread events once; user-scoped ones per
+	// recipient (message events skip their sender).
+	want := map[string]int{
+		"ChatThreadCreated": 1, "ChatThreadCreatedWithUser": 2,
+		"ChatMessageReceivedInThread": 1, "ChatMessageReceived": 1,
+		"ChatMessageEditedInThread": 1, "ChatMessageEdited": 1,
+		"ChatMessageDeletedInThread": 1, "ChatMessageDeleted": 1,
+		"ChatThreadPropertiesUpdated": 1, "ChatThreadPropertiesUpdatedPerUser": 2,
+		"ChatThreadParticipantAdded": 1, "ChatParticipantAddedToThreadWithUser": 3,
+		"ChatThreadParticipantRemoved": 1, "ChatParticipantRemovedFromThreadWithUser": 3,
+		"ChatThreadDeleted": 1, "ChatThreadWithUserDeleted": 2,
+	}
+	type got struct {
+		subject string
+		data    map[string]any
+	}
+	byType := map[string][]got{}
+	switchboardtest.Eventually(t, waitFor, func() error {
+		byType = map[string][]got{}
+		for _, d := range rc.deliveries() {
+			var evs []struct {
+				EventType string         `json:"eventType"`
+				Subject   string         `json:"subject"`
+				Data      map[string]any `json:"data"`
+			}
+			if err := json.Unmarshal(d.body, &evs); err != nil {
+				return err
+			}
+			for _, e := range evs {
+				if typ, ok := strings.CutPrefix(e.EventType, "Microsoft.Communication."); ok && strings.HasPrefix(typ, "Chat") {
+					byType[typ] = append(byType[typ], got{e.Subject, e.Data})
+				}
+			}
+		}
+		for typ, n := range want {
+			if len(byType[typ]) < n {
+				return fmt.Errorf("%s: %d of %d delivered", typ, len(byType[typ]), n)
+			}
+		}
+		return nil
+	})
+	for typ, n := range want {
+		if len(byType[typ]) != n {
+			t.Errorf("%s delivered %d times, want %d", typ, len(byType[typ]), n)
+		}
+		for _, g := range byType[typ] {
+			sameShape(t, typ, fixtureData(t, chatFixtures[typ]), g.data)
+			if g.data["threadId"] != th || !strings.HasPrefix(g.subject, "thread/"+th) {
+				t.Errorf("%s names thread %v, subject %s", typ, g.data["threadId"], g.subject)
+			}
+		}
+	}
+	// The one ChatMessageReceived goes to Bob, not to Alice who sent it.
+	if r := byType["ChatMessageReceived"][0].data["recipientCommunicationIdentifier"].(map[string]any)["rawId"]; r != bob.id {
+		t.Errorf("ChatMessageReceived went to %v", r)
+	}
+	if m := byType["ChatMessageReceivedInThread"][0].data; m["messageBody"] != "hello" || m["type"] != "Text" || m["metadata"].(map[string]any)["k"] != "v" {
+		t.Errorf("message event data %v", m)
+	}
+}
