@@ -75,18 +75,25 @@ func (s *Service) SendMessage(ctx context.Context, caller string, id ThreadID, i
 	if in.Type == TypeHTML {
 		in.Content = SanitizeHTML(in.Content)
 	}
+	// Membership is checked on the read pool first, for a precise error
+	// without holding the single writer; the write then re-checks it in the
+	// statement that takes the sequence number, so a participant removed in
+	// between cannot slip a message in.
+	th, _, err := s.member(ctx, caller, id)
+	if err != nil {
+		return Message{}, err
+	}
 	var m Message
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		th, _, err := s.member(ctx, caller, id)
-		if err != nil {
-			return err
-		}
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		atts, files, err := s.attachments(ctx, id, in.Attachments)
 		if err != nil {
 			return err
 		}
 		now := s.now().UTC()
-		seq, msgID, err := s.store.NextMessage(ctx, t, id, now)
+		seq, msgID, err := s.store.NextMessage(ctx, t, id, caller, now)
+		if errs.KindOf(err) == errs.KindNotFound {
+			return errNotParticipant()
+		}
 		if err != nil {
 			return err
 		}

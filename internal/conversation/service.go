@@ -31,8 +31,9 @@ type Store interface {
 
 	// NextMessage reserves the thread's next sequence number and a message
 	// id (milliseconds, at least now and above the last one) and records
-	// the thread's activity.
-	NextMessage(ctx context.Context, t tenant.ID, id ThreadID, now time.Time) (seq, msgID int64, err error)
+	// the thread's activity. With a sender, it does so only while the
+	// sender is a participant (else NotFound), in the same statement.
+	NextMessage(ctx context.Context, t tenant.ID, id ThreadID, sender string, now time.Time) (seq, msgID int64, err error)
 	InsertMessage(ctx context.Context, m Message) error
 	Message(ctx context.Context, t tenant.ID, id ThreadID, msgID string) (Message, error)
 	Messages(ctx context.Context, t tenant.ID, id ThreadID, q MessageQuery) ([]Message, error)
@@ -404,7 +405,7 @@ func (s *Service) UpdateThread(ctx context.Context, caller string, id ThreadID, 
 // learn of these changes through the thread and participant events).
 func (s *Service) systemMessage(ctx context.Context, id ThreadID, now time.Time, typ string, c Content) error {
 	t := tenant.MustFrom(ctx)
-	seq, msgID, err := s.store.NextMessage(ctx, t, id, now)
+	seq, msgID, err := s.store.NextMessage(ctx, t, id, "", now)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 
 // NextMessage bumps the thread's sequence and message id in one statement,
 // which also serialises concurrent senders on the thread's row.
-func (s *Store) NextMessage(ctx context.Context, t tenant.ID, id conversation.ThreadID, now time.Time) (int64, int64, error) {
+func (s *Store) NextMessage(ctx context.Context, t tenant.ID, id conversation.ThreadID, sender string, now time.Time) (int64, int64, error) {
 	ms := now.UnixMilli()
 	var seq, msgID int64
 	err := s.db.writer(ctx).QueryRowContext(ctx, `
@@ -24,7 +24,8 @@ UPDATE chat_threads SET last_seq = last_seq + 1,
     last_message_id = CASE WHEN last_message_id >= $3 THEN last_message_id + 1 ELSE $3 END,
     last_message_at = $4
 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
-RETURNING last_seq, last_message_id`, string(t), string(id), ms, micros(now)).Scan(&seq, &msgID)
+  AND ($5 = '' OR EXISTS (SELECT 1 FROM chat_participants p WHERE p.tenant_id = $1 AND p.thread_id = $2 AND p.raw_id = $5))
+RETURNING last_seq, last_message_id`, string(t), string(id), ms, micros(now), sender).Scan(&seq, &msgID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, errs.NotFound("chat thread %s not found", id)
 	}
