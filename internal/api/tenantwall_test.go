@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -27,8 +28,11 @@ import (
 // tenant's resource. Every route of the API with a path id must have one:
 // TestTenantWall fails for a route it does not know.
 type wallCase struct {
-	resource string // identity, user, subscription, deadLetter
+	resource string // identity, user, subscription, deadLetter, contact, thread, message
 	body     any
+	// user routes take only a user access token: tenant B's user aims them
+	// at tenant A's thread.
+	user bool
 	// upsert routes create the resource when the caller has none by that id;
 	// for them the wall means: the other tenant's resource is untouched and
 	// the answer is the same as for an id nobody uses.
@@ -47,19 +51,57 @@ var wallCases = map[string]wallCase{
 	"PATCH /eventSubscriptions/{id}":            {resource: "subscription", upsert: true},
 	"DELETE /eventSubscriptions/{id}":           {resource: "subscription"},
 	"POST /deadLetters/{id}:replay":             {resource: "deadLetter"},
+
+	"GET /contacts/{id}":               {resource: "contact"},
+	"PATCH /contacts/{id}":             {resource: "contact", body: map[string]any{"displayName": "Taken over"}},
+	"DELETE /contacts/{id}":            {resource: "contact"},
+	"POST /contacts/{id}/handles":      {resource: "contact", body: map[string]any{"kind": "external", "value": "stolen"}},
+	"GET /contacts/{id}/conversations": {resource: "contact"},
+	"POST /contacts/{id}:merge":        {resource: "contact", body: map[string]any{"sourceId": "set per side"}},
+
+	"GET /chat/threads/{thread}":                       {resource: "thread", user: true},
+	"PATCH /chat/threads/{thread}":                     {resource: "thread", user: true, body: map[string]any{"topic": "Taken over"}},
+	"DELETE /chat/threads/{thread}":                    {resource: "thread", user: true},
+	"POST /chat/threads/{thread}/messages":             {resource: "thread", user: true, body: map[string]any{"content": "injected"}},
+	"GET /chat/threads/{thread}/messages":              {resource: "thread", user: true},
+	"GET /chat/threads/{thread}/participants":          {resource: "thread", user: true},
+	"POST /chat/threads/{thread}/participants/:add":    {resource: "thread", user: true, body: map[string]any{"participants": "set per side"}},
+	"POST /chat/threads/{thread}/participants/:remove": {resource: "thread", user: true, body: "set per side"},
+	"POST /chat/threads/{thread}/readReceipts":         {resource: "thread", user: true, body: "set per side"},
+	"GET /chat/threads/{thread}/readReceipts":          {resource: "thread", user: true},
+	"POST /chat/threads/{thread}/typing":               {resource: "thread", user: true, body: map[string]any{"senderDisplayName": "Eve"}},
+	"POST /chat/threads/{thread}/attachments":          {resource: "thread", user: true, body: pngBytes},
+	"GET /chat/threads/{thread}/messages/{message}":    {resource: "message", user: true},
+	"PATCH /chat/threads/{thread}/messages/{message}":  {resource: "message", user: true, body: map[string]any{"content": "rewritten"}},
+	"DELETE /chat/threads/{thread}/messages/{message}": {resource: "message", user: true},
+}
+
+// pngBytes is an attachment body: sent raw as image/png.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n0000")
+
+// publicRoutes name a tenant or carry their own proof instead of an id
+// the caller's credentials scope; the subtests named here prove their wall.
+var publicRoutes = map[string]string{
+	"GET /webchat/{tenant}/config":    "public widget settings by tenant name; see \"web chat sessions stay in their tenant\"",
+	"POST /webchat/{tenant}/sessions": "creates a visitor of the named tenant; see \"web chat sessions stay in their tenant\"",
+	"GET /files/{tenant}/{file}":      "signed links; see \"file links are bound to their tenant and file\"",
 }
 
 // listCases are the collection routes; each must show a tenant only its own
 // items. GET routes without an id must be here or in notLists.
 var listCases = map[string]string{
+	"GET /contacts":           "contact",
 	"GET /users":              "user",
 	"GET /eventSubscriptions": "subscription",
 	"GET /deadLetters":        "deadLetter",
 }
 
 var notLists = map[string]string{
-	"GET /me":           "describes the caller's own token",
-	"GET /auth/session": "describes the caller's own session",
+	"GET /me":               "describes the caller's own token",
+	"GET /auth/session":     "describes the caller's own session",
+	"GET /chat/threads":     "a user's own threads; see \"chat thread lists stay in their tenant\"",
+	"GET /webchat/settings": "the caller's own tenant's settings",
+	"GET /retentionPolicy":  "the caller's own tenant's policy",
 }
 
 // hookServer answers Event Grid and CloudEvents validation and accepts
@@ -120,7 +162,39 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 		t.Fatal(err)
 	}
 	sd.ids["deadLetter"] = string(dl.ID)
+
+	// A conversation: a thread owned by the side's identity, a message, a
+	// read receipt and an attachment; and a contact.
+	resp, body = sd.bearer(t, s, "POST", "/chat/threads"+chatv, map[string]any{"topic": name + " thread"})
+	wantStatus(t, resp, body, http.StatusCreated)
+	sd.ids["thread"] = switchboardtest.JSON(t, body)["chatThread"].(map[string]any)["id"].(string)
+	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/messages"+chatv, map[string]any{"content": name + " says hi"})
+	wantStatus(t, resp, body, http.StatusCreated)
+	sd.ids["message"] = switchboardtest.JSON(t, body)["id"].(string)
+	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/readReceipts"+chatv, map[string]any{"chatMessageId": sd.ids["message"]})
+	wantStatus(t, resp, body, http.StatusOK)
+	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/attachments"+nv+"&name=a.png", pngBytes)
+	wantStatus(t, resp, body, http.StatusCreated)
+	sd.ids["fileURL"] = switchboardtest.JSON(t, body)["url"].(string)
+	resp, body = c.Do(t, "POST", "/contacts"+nv, map[string]any{"displayName": name + " customer", "handles": []map[string]string{{"kind": "external", "value": name + "-crm-1"}}})
+	wantStatus(t, resp, body, http.StatusCreated)
+	sd.ids["contact"] = switchboardtest.JSON(t, body)["id"].(string)
 	return sd
+}
+
+// bearer calls the API as the side's identity; a []byte body goes raw as
+// image/png (attachments).
+func (sd *side) bearer(t *testing.T, s *switchboardtest.Server, method, path string, body any, mods ...func(*http.Request)) (*http.Response, []byte) {
+	t.Helper()
+	req := newRequest(t, method, s.HTTPURL+path, body)
+	if _, raw := body.([]byte); raw {
+		req.Header.Set("Content-Type", "image/png")
+	}
+	req.Header.Set("Authorization", "Bearer "+sd.token)
+	for _, m := range mods {
+		m(req)
+	}
+	return send(t, http.DefaultClient, req)
 }
 
 // snapshot is what a tenant sees of its own resources; a cross-tenant call
@@ -138,22 +212,78 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 		wantStatus(t, resp, body, 200)
 		b.Write(body)
 	}
+	th := "/chat/threads/" + url.PathEscape(sd.ids["thread"])
+	for _, p := range []string{th + chatv, th + "/messages" + chatv, th + "/participants" + chatv, th + "/readReceipts" + chatv} {
+		resp, body := sd.bearer(t, s, "GET", p, nil)
+		wantStatus(t, resp, body, 200)
+		b.Write(stripVolatile(body))
+	}
+	resp, body := sd.c.Do(t, "GET", "/contacts/"+sd.ids["contact"]+nv, nil)
+	wantStatus(t, resp, body, 200)
+	b.Write(body)
 	// The identity's token still works: it was neither revoked nor deleted.
 	req := newRequest(t, "GET", s.HTTPURL+"/me"+nv, nil)
 	req.Header.Set("Authorization", "Bearer "+sd.token)
-	resp, body := send(t, http.DefaultClient, req)
+	resp, body = send(t, http.DefaultClient, req)
 	wantStatus(t, resp, body, 200)
 	b.Write(body)
 	return b.String()
 }
 
-func pathFor(route, id string) string {
-	return strings.Replace(route, "{id}", escape(id), 1)
+// stripVolatile drops signed links (fresh signatures each time) from a
+// snapshot.
+func stripVolatile(body []byte) []byte {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return body
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, val := range x {
+				if k == "url" || k == "previewUrl" {
+					delete(x, k)
+					continue
+				}
+				x[k] = walk(val)
+			}
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		}
+		return x
+	}
+	out, _ := json.Marshal(walk(v))
+	return out
+}
+
+// pathFor fills a route's {id}, {thread} and {message} with ids.
+func pathFor(route string, ids map[string]string) string {
+	r := strings.NewReplacer("{id}", escape(ids["id"]), "{thread}", url.PathEscape(ids["thread"]), "{message}", ids["message"])
+	return r.Replace(route)
+}
+
+// idsFor names the resource of a side (or unused ones) in a route.
+func idsFor(resource string, ids map[string]string) map[string]string {
+	switch resource {
+	case "thread":
+		return map[string]string{"thread": ids["thread"]}
+	case "message":
+		return map[string]string{"thread": ids["thread"], "message": ids["message"]}
+	}
+	return map[string]string{"id": ids[resource]}
 }
 
 func versionFor(path string) string {
-	if strings.HasPrefix(path, "/identities") {
+	switch {
+	case strings.HasPrefix(path, "/identities"):
 		return idv
+	case strings.HasSuffix(path, "/attachments"):
+		return nv + "&name=a.png"
+	case strings.HasPrefix(path, "/chat/"):
+		return chatv
 	}
 	return nv
 }
@@ -175,6 +305,9 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 	for _, rt := range s.App.API.Routes() {
 		key := rt.Method + " " + rt.Path
 		routes[key] = true
+		if _, ok := publicRoutes[key]; ok {
+			continue
+		}
 		if strings.Contains(rt.Path, "{") {
 			if _, ok := wallCases[key]; !ok {
 				t.Errorf("route %s takes an id but has no tenant-wall case: add it to wallCases", key)
@@ -235,6 +368,23 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		{"session", func(t *testing.T, method, path string, body any, mods ...func(*http.Request)) (*http.Response, []byte) {
 			return b.admin.do(t, method, path, body, mods...)
 		}},
+		{"user", func(t *testing.T, method, path string, body any, mods ...func(*http.Request)) (*http.Response, []byte) {
+			return b.bearer(t, s, method, path, body, mods...)
+		}},
+	}
+	// Bodies that name the other side's things.
+	sideBody := func(key string, body any) any {
+		switch key {
+		case "POST /chat/threads/{thread}/participants/:add":
+			return map[string]any{"participants": []any{map[string]any{"communicationIdentifier": map[string]any{"rawId": b.ids["identity"]}}}}
+		case "POST /chat/threads/{thread}/participants/:remove":
+			return map[string]any{"rawId": a.ids["identity"]}
+		case "POST /chat/threads/{thread}/readReceipts":
+			return map[string]any{"chatMessageId": a.ids["message"]}
+		case "POST /contacts/{id}:merge":
+			return map[string]any{"sourceId": b.ids["contact"]}
+		}
+		return body
 	}
 	keys := make([]string, 0, len(wallCases))
 	for k := range wallCases {
@@ -248,13 +398,18 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			if cl.name == "session" && strings.HasPrefix(route, "/identities") {
 				continue // the Identity API takes only access keys
 			}
+			if (cl.name == "user") != wc.user {
+				continue // chat takes only user tokens; the rest never does
+			}
 			t.Run(key+"/"+cl.name, func(t *testing.T) {
-				body := wc.body
+				body := sideBody(key, wc.body)
 				if wc.upsert {
 					body = map[string]any{"endpoint": hook.URL, "name": "B's own"}
 				}
-				theirs := pathFor(route, a.ids[wc.resource]) + versionFor(route)
-				nobodys := pathFor(route, unusedID(wc.resource, b.tenant)) + versionFor(route)
+				theirs := pathFor(route, idsFor(wc.resource, a.ids)) + versionFor(route)
+				unused := map[string]string{"thread": unusedID("thread", b.tenant), "message": "1700000000000"}
+				unused[wc.resource] = unusedID(wc.resource, b.tenant)
+				nobodys := pathFor(route, idsFor(wc.resource, unused)) + versionFor(route)
 				if wc.upsert {
 					// A conditional update of A's subscription fails exactly as
 					// for an id nobody has.
@@ -378,6 +533,89 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		wantError(t, resp, body, http.StatusNotFound, "NotFound")
 	})
 
+	t.Run("chat thread lists stay in their tenant", func(t *testing.T) {
+		for _, sd := range []*side{a, b} {
+			other := a
+			if sd == a {
+				other = b
+			}
+			resp, body := sd.bearer(t, s, "GET", "/chat/threads"+chatv+"&maxPageSize=1", nil)
+			wantStatus(t, resp, body, 200)
+			if strings.Contains(string(body), other.ids["thread"]) {
+				t.Fatalf("%s's thread list shows %s's thread: %s", sd.name, other.name, body)
+			}
+			resp, body = sd.bearer(t, s, "GET", "/chat/threads"+chatv, nil)
+			wantStatus(t, resp, body, 200)
+			if !strings.Contains(string(body), sd.ids["thread"]) || strings.Contains(string(body), other.ids["thread"]) {
+				t.Fatalf("%s's thread list: %s", sd.name, body)
+			}
+		}
+		// Nor can one tenant's identity be made a participant in another's.
+		resp, body := b.bearer(t, s, "POST", "/chat/threads"+chatv, map[string]any{"topic": "lure",
+			"participants": []any{map[string]any{"communicationIdentifier": map[string]any{"rawId": a.ids["identity"]}}}})
+		wantStatus(t, resp, body, http.StatusCreated)
+		m := switchboardtest.JSON(t, body)
+		if inv, _ := m["invalidParticipants"].([]any); len(inv) != 1 {
+			t.Fatalf("A's identity was accepted into B's thread: %s", body)
+		}
+		lure := m["chatThread"].(map[string]any)["id"].(string)
+		resp, body = a.bearer(t, s, "GET", "/chat/threads/"+url.PathEscape(lure)+chatv, nil)
+		wantError(t, resp, body, http.StatusNotFound, "NotFound")
+	})
+
+	t.Run("contacts merge only within their tenant", func(t *testing.T) {
+		resp, body := b.c.Do(t, "POST", "/contacts/"+b.ids["contact"]+":merge"+nv, map[string]any{"sourceId": a.ids["contact"]})
+		wantError(t, resp, body, http.StatusNotFound, "NotFound")
+		// A's external id is free in B: handles are per tenant.
+		resp, body = b.c.Do(t, "POST", "/contacts/"+b.ids["contact"]+"/handles"+nv, map[string]any{"kind": "external", "value": "demo-crm-1"})
+		wantStatus(t, resp, body, http.StatusOK)
+		resp, body = b.c.Do(t, "GET", "/contacts"+nv+"&q=demo", nil)
+		wantStatus(t, resp, body, http.StatusOK)
+		if strings.Contains(string(body), a.ids["contact"]) {
+			t.Fatalf("B's search finds A's contact: %s", body)
+		}
+	})
+
+	t.Run("file links are bound to their tenant and file", func(t *testing.T) {
+		link := a.ids["fileURL"]
+		resp, got := send(t, http.DefaultClient, newRequest(t, "GET", link, nil))
+		wantStatus(t, resp, got, http.StatusOK)
+		if !bytes.Equal(got, pngBytes) {
+			t.Fatal("A's link does not serve A's file")
+		}
+		u, _ := url.Parse(link)
+		bLink, _ := url.Parse(b.ids["fileURL"])
+		aParts, bParts := strings.Split(u.Path, "/"), strings.Split(bLink.Path, "/") // "", "files", tenant, file
+		for _, path := range []string{
+			"/files/" + bParts[2] + "/" + aParts[3], // A's file under B's tenant
+			"/files/" + aParts[2] + "/" + bParts[3], // B's file with A's signature
+		} {
+			resp, body := send(t, http.DefaultClient, newRequest(t, "GET", s.HTTPURL+path+"?"+u.RawQuery, nil))
+			wantError(t, resp, body, http.StatusForbidden, "InvalidSignature")
+		}
+	})
+
+	t.Run("web chat sessions stay in their tenant", func(t *testing.T) {
+		resp, body := send(t, http.DefaultClient, newRequest(t, "POST", s.HTTPURL+"/webchat/other/sessions"+nv, map[string]any{"displayName": "Visitor of B"}))
+		wantStatus(t, resp, body, http.StatusCreated)
+		v := switchboardtest.JSON(t, body)
+		if tn, _ := identity.TenantOf(identity.UserID(v["identity"].(map[string]any)["rawId"].(string))); tn != b.tenant {
+			t.Fatalf("a session at /webchat/other made an identity of %s", tn)
+		}
+		req := newRequest(t, "GET", s.HTTPURL+"/chat/threads/"+url.PathEscape(a.ids["thread"])+chatv, nil)
+		req.Header.Set("Authorization", "Bearer "+v["token"].(string))
+		resp, body = send(t, http.DefaultClient, req)
+		wantError(t, resp, body, http.StatusNotFound, "NotFound")
+		// B's resume key means nothing at A's widget.
+		resp, body = send(t, http.DefaultClient, newRequest(t, "POST", s.HTTPURL+"/webchat/demo/sessions"+nv, map[string]any{"resumeKey": v["resumeKey"]}))
+		wantError(t, resp, body, http.StatusUnauthorized, "InvalidResumeKey")
+		resp, body = send(t, http.DefaultClient, newRequest(t, "GET", s.HTTPURL+"/webchat/other/config"+nv, nil))
+		wantStatus(t, resp, body, http.StatusOK)
+		if switchboardtest.JSON(t, body)["tenant"] != "other" {
+			t.Fatalf("config of other: %s", body)
+		}
+	})
+
 	t.Run("logins are per tenant", func(t *testing.T) {
 		resp, body := send(t, http.DefaultClient, newRequest(t, "POST", s.HTTPURL+"/auth/login"+nv,
 			map[string]string{"tenant": "other", "username": "demo-agent", "password": "long-enough-1"}))
@@ -414,6 +652,8 @@ func unusedID(resource string, tn tenant.ID) string {
 	switch resource {
 	case "identity":
 		return string(identity.NewUserID(tn, uuid.NewString()))
+	case "thread":
+		return "19:" + strings.ReplaceAll(uuid.NewString(), "-", "") + "@thread.v2"
 	case "subscription":
 		return "unused-" + uuid.NewString()[:8]
 	}
