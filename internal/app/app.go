@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
 	"github.com/switchboard-cc/switchboard/internal/tlsutil"
+	"github.com/switchboard-cc/switchboard/internal/web"
 	"github.com/switchboard-cc/switchboard/internal/webhook"
 	"github.com/switchboard-cc/switchboard/openapi"
 )
@@ -158,7 +159,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Identity: ids, People: a.People, KeyRing: identity.NewKeyRing(st, 5*time.Second), Webhooks: hooks, Idempotency: st,
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
 		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
-		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st,
+		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st, Web: web.Handler(),
 	})
 	return a, nil
 }

@@ -1,0 +1,89 @@
+package web_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cc/switchboard/internal/web"
+)
+
+const installHint = "run `bash .ci/install-node` (npm ci in web/) from the repository root"
+
+// TestAssetsAreFresh rebuilds the browser code and fails when the embedded
+// files differ: a change under web/ must be rebuilt (`go generate
+// ./internal/web`) and committed with it.
+func TestAssetsAreFresh(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH: %v; %s", err, installHint)
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "web", "node_modules", "esbuild", "package.json")); err != nil {
+		t.Fatalf("esbuild is not installed: %v; %s", err, installHint)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(node, filepath.Join("..", "..", "web", "build.mjs"), "--out", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	built := os.DirFS(out)
+	names, _ := fs.Glob(built, "*")
+	embedded, _ := fs.Glob(web.Assets(), "*")
+	if strings.Join(names, ",") != strings.Join(embedded, ",") {
+		t.Fatalf("built %v, embedded %v: run go generate ./internal/web", names, embedded)
+	}
+	for _, n := range names {
+		a, _ := fs.ReadFile(built, n)
+		b, _ := fs.ReadFile(web.Assets(), n)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s is stale: run go generate ./internal/web and commit internal/web/dist", n)
+		}
+	}
+}
+
+func TestWidgetBundleSize(t *testing.T) {
+	raw, err := fs.ReadFile(web.Assets(), "widget.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	t.Logf("widget.js: %d bytes, %d gzipped", len(raw), buf.Len())
+	if buf.Len() > 100<<10 {
+		t.Fatalf("widget.js is %d bytes gzipped; the budget is 100 KB", buf.Len())
+	}
+}
+
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	for path, ct := range map[string]string{"/widget.js": "javascript", "/web/switchboard-client.js": "javascript", "/web/demo.html": "text/html"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), ct) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("%s: %d %v", path, resp.StatusCode, resp.Header)
+		}
+	}
+	for _, path := range []string{"/web/../go.mod", "/web/nothing.js"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
