@@ -94,6 +94,8 @@ func printDemo(w io.Writer, cfg *config.Config, a *app.App, info app.DemoInfo) {
 		fmt.Fprintf(w, "HTTP API:   http://%s/\n", a.HTTPAddr())
 		fmt.Fprintf(w, "OpenAPI:    http://%s/openapi.json\n", a.HTTPAddr())
 		fmt.Fprintf(w, "Health:     http://%s/readyz\n", a.HTTPAddr())
+		fmt.Fprintf(w, "Web chat:   http://%s/web/demo.html  (the widget on a demo page)\n", a.HTTPAddr())
+		fmt.Fprintf(w, "Widget tag: <script src=\"http://%s/widget.js\" data-tenant=%q async></script>\n", a.HTTPAddr(), info.Tenant.Name)
 	}
 	fmt.Fprintln(w)
 }
