@@ -186,7 +186,9 @@ func BenchmarkChatDelivery(b *testing.B) {
 		b.Fatalf("%d of %d deliveries arrived", len(latencies), 2*b.N)
 	}
 	slices.Sort(latencies)
-	q := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
 	b.ReportMetric(float64(b.N)/sendElapsed.Seconds(), "msg/s")
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
