@@ -21,6 +21,11 @@ import (
 
 type crashUser struct{ id, token string }
 
+func jsonBody(v any) *bytes.Reader {
+	raw, _ := json.Marshal(v)
+	return bytes.NewReader(raw)
+}
+
 func (u crashUser) do(hc *http.Client, base, method, path string, body any) (int, []byte, error) {
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
