@@ -64,7 +64,7 @@ type Webhooks struct {
 // Realtime tunes the WebSocket channel.
 type Realtime struct {
 	Heartbeat    time.Duration `name:"heartbeat" env:"SWITCHBOARD_REALTIME_HEARTBEAT" default:"25s" help:"Idle interval after which the server pings a real-time client."`
-	QueueLength  int           `name:"queue-length" env:"SWITCHBOARD_REALTIME_QUEUE_LENGTH" default:"512" help:"Events a real-time client may have waiting before it is disconnected as a slow consumer."`
+	QueueLength  int           `name:"queue-length" env:"SWITCHBOARD_REALTIME_QUEUE_LENGTH" default:"128" help:"Events a real-time client may have waiting before it is disconnected as a slow consumer."`
 	HelloTimeout time.Duration `name:"hello-timeout" env:"SWITCHBOARD_REALTIME_HELLO_TIMEOUT" default:"10s" help:"How long a new real-time connection may take to authenticate."`
 }
 

@@ -42,7 +42,7 @@ func (c *Config) defaults() {
 		c.HelloTimeout = 10 * time.Second
 	}
 	if c.QueueLength <= 0 {
-		c.QueueLength = 512
+		c.QueueLength = 128
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
