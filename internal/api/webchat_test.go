@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/app"
+	"github.com/switchboard-cc/switchboard/internal/blob"
+	"github.com/switchboard-cc/switchboard/internal/blob/blobtest"
+	"github.com/switchboard-cc/switchboard/internal/config"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
@@ -400,5 +403,48 @@ func TestRetention(t *testing.T) {
 	wantStatus(t, resp, body, 201)
 	if again.thread == v.thread || again.identity != v.identity {
 		t.Fatalf("after retention: %+v", again)
+	}
+}
+
+// TestAttachmentsOnS3: with an S3-compatible store configured, attachments
+// go to the bucket, come back through signed links, and erasure removes
+// them there.
+func TestAttachmentsOnS3(t *testing.T) {
+	s3cfg := blobtest.FakeS3(t, "attachments")
+	s := switchboardtest.Start(t, switchboardtest.WithConfig(func(c *config.Config) {
+		c.Files = config.Files{S3Endpoint: s3cfg.Endpoint, S3Bucket: s3cfg.Bucket, S3AccessKey: s3cfg.AccessKey, S3SecretKey: s3cfg.SecretKey,
+			S3Region: s3cfg.Region, S3Insecure: true, S3Prefix: "sb/"}
+	}))
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Budi"})
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 500)...)
+	req := newRequest(t, "POST", s.HTTPURL+"/chat/threads/"+url.PathEscape(v.thread)+"/attachments"+nv+"&name=a.png", png)
+	req.Header.Set("Content-Type", "image/png")
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	resp, body := send(t, http.DefaultClient, req)
+	wantStatus(t, resp, body, 201)
+	att := switchboardtest.JSON(t, body)
+	if _, err := os.Stat(filepath.Join(s.Config.DataDir, "files")); !os.IsNotExist(err) {
+		t.Fatal("with S3 configured, files still went to the data directory")
+	}
+	store, err := blob.NewS3(t.Context(), blob.S3Config{Endpoint: s3cfg.Endpoint, Bucket: s3cfg.Bucket, AccessKey: s3cfg.AccessKey,
+		SecretKey: s3cfg.SecretKey, Region: s3cfg.Region, Insecure: true, Prefix: "sb/", SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := conversation.BlobKey(s.Demo.Tenant.ID, att["id"].(string))
+	if r, err := store.Open(t.Context(), key); err != nil {
+		t.Fatalf("the attachment is not in the bucket: %v", err)
+	} else {
+		r.Close()
+	}
+	resp, got := send(t, http.DefaultClient, newRequest(t, "GET", att["url"].(string), nil))
+	wantStatus(t, resp, got, 200)
+	if !bytes.Equal(got, png) {
+		t.Fatal("the signed link does not serve the bytes from the bucket")
+	}
+	resp, body = s.Client(t).Do(t, "DELETE", "/contacts/"+v.contact+nv, nil)
+	wantStatus(t, resp, body, 204)
+	if _, err := store.Open(t.Context(), key); err == nil {
+		t.Fatal("erasure left the file in the bucket")
 	}
 }

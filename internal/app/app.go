@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,7 +51,7 @@ type App struct {
 	Chat     *conversation.Service
 	Contacts *contact.Service
 	Webchat  *webchat.Service
-	Blobs    *blob.Dir
+	Blobs    BlobStore
 
 	fileSigner *blob.Signer
 	relay      *bus.Relay
@@ -135,7 +136,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		return nil, err
 	}
 	a.fileSigner = blob.NewSigner(fileKey)
-	if a.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "files")); err != nil {
+	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
 		a.closeData()
 		return nil, err
 	}
@@ -422,4 +423,21 @@ type identityDeleter struct{ ids *identity.Service }
 
 func (d identityDeleter) DeleteIdentityRaw(ctx context.Context, raw string) error {
 	return d.ids.DeleteIdentity(ctx, identity.UserID(raw))
+}
+
+// BlobStore keeps attachment contents.
+type BlobStore interface {
+	Put(ctx context.Context, key string, r io.Reader, max int64) (int64, error)
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// openBlobs is the data directory, or the configured S3-compatible bucket.
+func openBlobs(ctx context.Context, cfg config.Config) (BlobStore, error) {
+	f := cfg.Files
+	if f.S3Endpoint == "" {
+		return blob.NewDir(filepath.Join(cfg.DataDir, "files"))
+	}
+	return blob.NewS3(ctx, blob.S3Config{Endpoint: f.S3Endpoint, Bucket: f.S3Bucket, Region: f.S3Region, AccessKey: f.S3AccessKey,
+		SecretKey: f.S3SecretKey, Prefix: f.S3Prefix, Insecure: f.S3Insecure, SpoolDir: filepath.Join(cfg.DataDir, "spool")})
 }

@@ -36,6 +36,7 @@ type Config struct {
 	API               API           `embed:"" prefix:"api-"`
 	Webhooks          Webhooks      `embed:"" prefix:"webhook-"`
 	Realtime          Realtime      `embed:"" prefix:"realtime-"`
+	Files             Files         `embed:"" prefix:"files-"`
 	RetentionInterval time.Duration `name:"retention-interval" env:"SWITCHBOARD_RETENTION_INTERVAL" default:"1h" help:"How often expired conversations are purged under the tenants' retention policies."`
 	GCPercent         int           `name:"gc-percent" env:"SWITCHBOARD_GC_PERCENT" default:"200" help:"Go GC target (GOGC). Switchboard's live heap is small, so collecting less often buys throughput for little memory; 0 leaves the runtime default."`
 	ShutdownGrace     time.Duration `name:"shutdown-grace" env:"SWITCHBOARD_SHUTDOWN_GRACE" default:"20s" help:"How long in-flight work may take to finish on shutdown."`
@@ -61,6 +62,18 @@ type Webhooks struct {
 	RetryMax  time.Duration `name:"retry-max" env:"SWITCHBOARD_WEBHOOK_RETRY_MAX" default:"30m" help:"Longest retry delay."`
 }
 
+// Files says where chat attachments are kept: the data directory, or an
+// S3-compatible bucket when an endpoint is set.
+type Files struct {
+	S3Endpoint  string `name:"s3-endpoint" env:"SWITCHBOARD_FILES_S3_ENDPOINT" help:"host[:port] of an S3-compatible store for attachments (default: DATA/files)."`
+	S3Bucket    string `name:"s3-bucket" env:"SWITCHBOARD_FILES_S3_BUCKET" help:"Bucket for attachments (must exist)."`
+	S3Region    string `name:"s3-region" env:"SWITCHBOARD_FILES_S3_REGION" help:"Region of the bucket."`
+	S3AccessKey string `name:"s3-access-key" env:"SWITCHBOARD_FILES_S3_ACCESS_KEY" help:"Access key id." secret:""`
+	S3SecretKey string `name:"s3-secret-key" env:"SWITCHBOARD_FILES_S3_SECRET_KEY" help:"Secret access key." secret:""`
+	S3Prefix    string `name:"s3-prefix" env:"SWITCHBOARD_FILES_S3_PREFIX" help:"Key prefix inside the bucket."`
+	S3Insecure  bool   `name:"s3-insecure" env:"SWITCHBOARD_FILES_S3_INSECURE" help:"Talk plain HTTP to the store (private networks only)."`
+}
+
 // Realtime tunes the WebSocket channel.
 type Realtime struct {
 	Heartbeat    time.Duration `name:"heartbeat" env:"SWITCHBOARD_REALTIME_HEARTBEAT" default:"25s" help:"Idle interval after which the server pings a real-time client."`
@@ -77,6 +90,9 @@ func (c *Config) Validate() error {
 	var problems []error
 	if c.DataDir == "" {
 		problems = append(problems, errors.New("--data must not be empty"))
+	}
+	if c.Files.S3Endpoint != "" && c.Files.S3Bucket == "" {
+		problems = append(problems, errors.New("--files-s3-bucket is required with --files-s3-endpoint"))
 	}
 	if c.HTTPAddr == "" && c.HTTPSAddr == "" {
 		problems = append(problems, errors.New("at least one of --http-addr and --https-addr must be set"))
