@@ -19,6 +19,8 @@ import (
 type Store interface {
 	CreateThread(ctx context.Context, th Thread, ps []Participant) error
 	Thread(ctx context.Context, t tenant.ID, id ThreadID) (Thread, error)
+	// Membership reads a thread and member's participation (nil if none).
+	Membership(ctx context.Context, t tenant.ID, id ThreadID, member string) (Thread, *Participant, error)
 	UpdateThread(ctx context.Context, th Thread) error
 	DeleteThread(ctx context.Context, t tenant.ID, id ThreadID, at time.Time, version int64) error
 	ThreadsOf(ctx context.Context, t tenant.ID, member string, since time.Time, after string, limit int) ([]ThreadItem, error)
@@ -106,8 +108,7 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // member loads a live thread and checks that caller takes part in it.
 func (s *Service) member(ctx context.Context, caller string, id ThreadID) (Thread, Participant, error) {
-	t := tenant.MustFrom(ctx)
-	th, err := s.store.Thread(ctx, t, id)
+	th, p, err := s.store.Membership(ctx, tenant.MustFrom(ctx), id, caller)
 	if err != nil {
 		if errs.KindOf(err) == errs.KindNotFound {
 			return th, Participant{}, errThreadNotFound(id)
@@ -117,11 +118,10 @@ func (s *Service) member(ctx context.Context, caller string, id ThreadID) (Threa
 	if th.DeletedAt != nil {
 		return th, Participant{}, errThreadNotFound(id)
 	}
-	p, err := s.store.Participant(ctx, t, id, caller)
-	if errs.KindOf(err) == errs.KindNotFound {
-		return th, p, errNotParticipant()
+	if p == nil {
+		return th, Participant{}, errNotParticipant()
 	}
-	return th, p, err
+	return th, *p, nil
 }
 
 // ParticipantInput is a participant a caller asks to add.

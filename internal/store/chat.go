@@ -168,6 +168,46 @@ ORDER BY COALESCE(th.last_message_at, th.created_at) DESC, th.id LIMIT $4`, args
 	return out, rows.Err()
 }
 
+// Membership reads a thread and, in the same query, member's participation
+// (nil when member does not take part).
+func (s *Store) Membership(ctx context.Context, t tenant.ID, id conversation.ThreadID, member string) (conversation.Thread, *conversation.Participant, error) {
+	row := s.db.reader(ctx).QueryRowContext(ctx, `
+SELECT th.tenant_id, th.id, th.topic, th.created_by, th.created_at, th.deleted_at, th.metadata, th.retention, th.last_message_at, th.version,
+       p.raw_id, p.display_name, p.share_history_time, p.metadata, p.added_at
+FROM chat_threads th LEFT JOIN chat_participants p ON p.tenant_id = th.tenant_id AND p.thread_id = th.id AND p.raw_id = $3
+WHERE th.tenant_id = $1 AND th.id = $2`, string(t), string(id), member)
+	var rawID, name, meta sql.NullString
+	var share, added sql.NullInt64
+	th, err := scanThread(extraScanner{row: row, extra: []any{&rawID, &name, &share, &meta, &added}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, nil, errs.NotFound("chat thread %s not found", id)
+	}
+	if err != nil {
+		return th, nil, fmt.Errorf("store: membership: %w", err)
+	}
+	if !rawID.Valid {
+		return th, nil, nil
+	}
+	p := &conversation.Participant{ID: rawID.String, DisplayName: name.String, AddedAt: fromMicros(added.Int64)}
+	if share.Int64 != 0 {
+		p.ShareHistoryTime = fromMicros(share.Int64)
+	}
+	if meta.Valid {
+		if err := json.Unmarshal([]byte(meta.String), &p.Metadata); err != nil {
+			return th, nil, err
+		}
+	}
+	return th, p, nil
+}
+
+// extraScanner appends extra destinations to a scan made for fewer columns.
+type extraScanner struct {
+	row   *sql.Row
+	extra []any
+}
+
+func (r extraScanner) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra...)...) }
+
 const participantColumns = `raw_id, display_name, share_history_time, metadata, added_at`
 
 func scanParticipant(row interface{ Scan(...any) error }) (conversation.Participant, error) {

@@ -252,7 +252,9 @@ func (s *Store) ContactThreads(ctx context.Context, t tenant.ID, id contact.ID) 
 }
 
 // EraseParticipant deletes everything a participant said or sent in the
-// tenant's conversations and returns the blob keys of its files.
+// tenant's conversations and returns the blob keys of its files. Messages
+// have no sender index (it would cost every send a write for a rare
+// operation), so this scans the tenant's messages.
 func (s *Store) EraseParticipant(ctx context.Context, t tenant.ID, participant string) ([]string, error) {
 	w := s.db.writer(ctx)
 	rows, err := w.QueryContext(ctx, `DELETE FROM chat_files WHERE tenant_id = $1 AND uploader = $2 RETURNING id`, string(t), participant)

@@ -50,7 +50,6 @@ CREATE TABLE chat_messages (
     PRIMARY KEY (tenant_id, thread_id, seq)
 );
 CREATE UNIQUE INDEX chat_messages_id ON chat_messages(tenant_id, thread_id, id);
-CREATE INDEX chat_messages_sender ON chat_messages(tenant_id, sender);
 
 CREATE TABLE chat_read_receipts (
     tenant_id  TEXT NOT NULL,
