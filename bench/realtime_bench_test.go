@@ -29,12 +29,8 @@ func benchUsers(b *testing.B, c *switchboardtest.Client, n int) []benchUser {
 	b.Helper()
 	out := make([]benchUser, n)
 	for i := range out {
-		resp, raw := c.Do(b, "POST", "/identities?api-version=2023-10-01", map[string]any{"createTokenWithScopes": []string{"chat"}})
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("identity: %d %s", resp.StatusCode, raw)
-		}
-		m := switchboardtest.JSON(b, raw)
-		out[i] = benchUser{m["identity"].(map[string]any)["id"].(string), m["accessToken"].(map[string]any)["token"].(string)}
+		u := c.NewUser(b)
+		out[i] = benchUser{u.ID, u.Token}
 	}
 	return out
 }

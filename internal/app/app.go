@@ -108,11 +108,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		st.DB().Close()
 		return nil, err
 	}
-	signing, err := st.ServerSecret(ctx, "token-signing-key", func() []byte {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return b
-	})
+	signing, err := st.ServerSecret(ctx, "token-signing-key", randomKey)
 	if err != nil {
 		a.closeData()
 		return nil, err
@@ -126,11 +122,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	a.dispatcher = webhook.NewDispatcher(a.Bus, st, outbound, a.Metrics, webhook.DispatchConfig{RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax,
 		Derive: conversation.Derives, Expand: conversation.UserScoped})
 	a.Hub = realtime.NewHub(a.Bus, ids, a.Metrics, realtime.Config{Heartbeat: cfg.Realtime.Heartbeat, QueueLength: cfg.Realtime.QueueLength, HelloTimeout: cfg.Realtime.HelloTimeout})
-	fileKey, err := st.ServerSecret(ctx, "file-link-key", func() []byte {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return b
-	})
+	fileKey, err := st.ServerSecret(ctx, "file-link-key", randomKey)
 	if err != nil {
 		a.closeData()
 		return nil, err
@@ -142,11 +134,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	}
 	a.Chat = conversation.NewService(st, ids, st, st, a.Hub, fileLinks{a.fileSigner})
 	a.Contacts = contact.NewService(st, st, st, st, a.Blobs, identityDeleter{ids})
-	visitorKey, err := st.ServerSecret(ctx, "visitor-token-key", func() []byte {
-		b := make([]byte, 32)
-		_, _ = rand.Read(b)
-		return b
-	})
+	visitorKey, err := st.ServerSecret(ctx, "visitor-token-key", randomKey)
 	if err != nil {
 		a.closeData()
 		return nil, err
@@ -440,4 +428,11 @@ func openBlobs(ctx context.Context, cfg config.Config) (BlobStore, error) {
 	}
 	return blob.NewS3(ctx, blob.S3Config{Endpoint: f.S3Endpoint, Bucket: f.S3Bucket, Region: f.S3Region, AccessKey: f.S3AccessKey,
 		SecretKey: f.S3SecretKey, Prefix: f.S3Prefix, Insecure: f.S3Insecure, SpoolDir: filepath.Join(cfg.DataDir, "spool")})
+}
+
+// randomKey makes a 32-byte server secret the first time one is needed.
+func randomKey() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
 }

@@ -1,11 +1,9 @@
 package realtime_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,36 +25,14 @@ type user struct {
 
 func newUser(t *testing.T, c *switchboardtest.Client) user {
 	t.Helper()
-	resp, body := c.Do(t, "POST", "/identities?api-version=2023-10-01", map[string]any{"createTokenWithScopes": []string{"chat"}})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create identity: %d %s", resp.StatusCode, body)
-	}
-	m := switchboardtest.JSON(t, body)
-	return user{id: m["identity"].(map[string]any)["id"].(string), token: m["accessToken"].(map[string]any)["token"].(string)}
+	u := c.NewUser(t)
+	return user{id: u.ID, token: u.Token}
 }
 
 // rest calls the chat API as u over plain HTTP.
 func rest(t *testing.T, base string, u user, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := switchboardtest.User{ID: u.id, Token: u.token, Base: base}.Do(t, method, path, body)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out

@@ -35,12 +35,18 @@ RETURNING last_seq, last_message_id`, string(t), string(id), ms, micros(now), se
 	return seq, msgID, nil
 }
 
-func (s *Store) InsertMessage(ctx context.Context, m conversation.Message) error {
+// messageJSON encodes a message's content and metadata columns.
+func messageJSON(m conversation.Message) (string, sql.NullString, error) {
 	content, err := json.Marshal(m.Content)
 	if err != nil {
-		return err
+		return "", sql.NullString{}, err
 	}
 	meta, err := jsonOrNull(m.Metadata, m.Metadata == nil)
+	return string(content), meta, err
+}
+
+func (s *Store) InsertMessage(ctx context.Context, m conversation.Message) error {
+	content, meta, err := messageJSON(m)
 	if err != nil {
 		return err
 	}
@@ -48,7 +54,7 @@ func (s *Store) InsertMessage(ctx context.Context, m conversation.Message) error
 INSERT INTO chat_messages (tenant_id, thread_id, seq, id, type, sender, sender_display_name, content, metadata, created_at, version)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		string(m.Tenant), string(m.Thread), m.Seq, m.ID, m.Type, nullString(m.Sender), nullString(m.SenderDisplayName),
-		string(content), meta, micros(m.CreatedAt), m.Version)
+		content, meta, micros(m.CreatedAt), m.Version)
 	if err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
@@ -126,18 +132,14 @@ func (s *Store) Messages(ctx context.Context, t tenant.ID, id conversation.Threa
 }
 
 func (s *Store) UpdateMessage(ctx context.Context, m conversation.Message) error {
-	content, err := json.Marshal(m.Content)
-	if err != nil {
-		return err
-	}
-	meta, err := jsonOrNull(m.Metadata, m.Metadata == nil)
+	content, meta, err := messageJSON(m)
 	if err != nil {
 		return err
 	}
 	res, err := s.db.writer(ctx).ExecContext(ctx, `
 UPDATE chat_messages SET content = $4, metadata = $5, edited_at = $6, deleted_at = $7, version = $8
 WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`,
-		string(m.Tenant), string(m.Thread), m.ID, string(content), meta, nullMicros(m.EditedAt), nullMicros(m.DeletedAt), m.Version)
+		string(m.Tenant), string(m.Thread), m.ID, content, meta, nullMicros(m.EditedAt), nullMicros(m.DeletedAt), m.Version)
 	return affectedOne(res, err, "update message", "message %s not found", m.ID)
 }
 

@@ -3,7 +3,6 @@ package webhook_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -107,45 +106,15 @@ func sameShape(t *testing.T, path string, want, got map[string]any) {
 	}
 }
 
-type chatUser struct{ id, token string }
-
-func chatIdentity(t *testing.T, c *switchboardtest.Client) chatUser {
+func chatCall(t *testing.T, u switchboardtest.User, method, path string, body any, want int) map[string]any {
 	t.Helper()
-	resp, raw := c.Do(t, "POST", "/identities"+identityVersion, map[string]any{"createTokenWithScopes": []string{"chat"}})
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create identity: %d %s", resp.StatusCode, raw)
-	}
-	m := switchboardtest.JSON(t, raw)
-	return chatUser{m["identity"].(map[string]any)["id"].(string), m["accessToken"].(map[string]any)["token"].(string)}
-}
-
-func chatCall(t *testing.T, s *switchboardtest.Server, u chatUser, method, path string, body any, want int) map[string]any {
-	t.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = strings.NewReader(string(raw))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, _ := http.NewRequest(method, s.HTTPURL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp, raw := u.Do(t, method, path, body)
 	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
 	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
 	return out
-}
-
-func ident(u chatUser) map[string]any {
-	return map[string]any{"rawId": u.id, "communicationUser": map[string]any{"id": u.id}}
 }
 
 // TestChatEventsMatchACS drives a thread through its life and checks that
@@ -156,19 +125,19 @@ func TestChatEventsMatchACS(t *testing.T) {
 	c := s.Client(t)
 	rc := newReceiver(t)
 	subscribe(t, c, map[string]any{"endpoint": rc.URL})
-	alice, bob, carol := chatIdentity(t, c), chatIdentity(t, c), chatIdentity(t, c)
+	alice, bob, carol := c.NewUser(t), c.NewUser(t), c.NewUser(t)
 
 	const v = "?api-version=2025-03-15"
-	th := chatCall(t, s, alice, "POST", "/chat/threads"+v, map[string]any{"topic": "Events",
-		"participants": []any{map[string]any{"communicationIdentifier": ident(bob), "displayName": "Bob"}}}, 201)["chatThread"].(map[string]any)["id"].(string)
+	th := chatCall(t, alice, "POST", "/chat/threads"+v, map[string]any{"topic": "Events",
+		"participants": []any{map[string]any{"communicationIdentifier": bob.Identifier(), "displayName": "Bob"}}}, 201)["chatThread"].(map[string]any)["id"].(string)
 	p := "/chat/threads/" + url.PathEscape(th)
-	msg := chatCall(t, s, alice, "POST", p+"/messages"+v, map[string]any{"content": "hello", "metadata": map[string]string{"k": "v"}}, 201)["id"].(string)
-	chatCall(t, s, alice, "PATCH", p+"/messages/"+msg+v, map[string]any{"content": "hello again"}, 204)
-	chatCall(t, s, alice, "DELETE", p+"/messages/"+msg+v, nil, 204)
-	chatCall(t, s, alice, "PATCH", p+v, map[string]any{"topic": "Events (renamed)", "metadata": map[string]string{"a": "b"}}, 204)
-	chatCall(t, s, alice, "POST", p+"/participants/:add"+v, map[string]any{"participants": []any{map[string]any{"communicationIdentifier": ident(carol), "displayName": "Carol"}}}, 201)
-	chatCall(t, s, alice, "POST", p+"/participants/:remove"+v, ident(carol), 204)
-	chatCall(t, s, alice, "DELETE", p+v, nil, 204)
+	msg := chatCall(t, alice, "POST", p+"/messages"+v, map[string]any{"content": "hello", "metadata": map[string]string{"k": "v"}}, 201)["id"].(string)
+	chatCall(t, alice, "PATCH", p+"/messages/"+msg+v, map[string]any{"content": "hello again"}, 204)
+	chatCall(t, alice, "DELETE", p+"/messages/"+msg+v, nil, 204)
+	chatCall(t, alice, "PATCH", p+v, map[string]any{"topic": "Events (renamed)", "metadata": map[string]string{"a": "b"}}, 204)
+	chatCall(t, alice, "POST", p+"/participants/:add"+v, map[string]any{"participants": []any{map[string]any{"communicationIdentifier": carol.Identifier(), "displayName": "Carol"}}}, 201)
+	chatCall(t, alice, "POST", p+"/participants/:remove"+v, carol.Identifier(), 204)
+	chatCall(t, alice, "DELETE", p+v, nil, 204)
 
 	// Expected deliveries: thread events once; user-scoped ones per
 	// recipient (message events skip their sender).
@@ -223,7 +192,7 @@ func TestChatEventsMatchACS(t *testing.T) {
 		}
 	}
 	// The one ChatMessageReceived goes to Bob, not to Alice who sent it.
-	if r := byType["ChatMessageReceived"][0].data["recipientCommunicationIdentifier"].(map[string]any)["rawId"]; r != bob.id {
+	if r := byType["ChatMessageReceived"][0].data["recipientCommunicationIdentifier"].(map[string]any)["rawId"]; r != bob.ID {
 		t.Errorf("ChatMessageReceived went to %v", r)
 	}
 	if m := byType["ChatMessageReceivedInThread"][0].data; m["messageBody"] != "hello" || m["type"] != "Text" || m["metadata"].(map[string]any)["k"] != "v" {
