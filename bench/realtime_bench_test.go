@@ -104,6 +104,7 @@ func BenchmarkChatDelivery(b *testing.B) {
 	sentAt := map[string]time.Time{} // message content → when its send began
 	var latencies []time.Duration
 	var received atomic.Int64
+	allIn := make(chan struct{}) // closed when every delivery has arrived
 	var conns []*websocket.Conn
 	for _, u := range users {
 		ws, err := wsConnect(ctx, s.HTTPURL, u.token)
@@ -133,7 +134,9 @@ func BenchmarkChatDelivery(b *testing.B) {
 					latencies = append(latencies, now.Sub(at))
 				}
 				mu.Unlock()
-				received.Add(1)
+				if received.Add(1) == int64(2*b.N) {
+					close(allIn)
+				}
 			}
 		}()
 	}
@@ -152,7 +155,7 @@ func BenchmarkChatDelivery(b *testing.B) {
 		// Each send has its slot on the schedule; a late one goes at once,
 		// so the offered rate holds even when a tick is missed.
 		if d := time.Until(start.Add(time.Duration(i) * time.Second / rate)); d > 0 {
-			time.Sleep(d)
+			<-time.After(d)
 		}
 		t := ths[i%threads]
 		content := fmt.Sprintf("m%d", i)
@@ -174,9 +177,9 @@ func BenchmarkChatDelivery(b *testing.B) {
 	}
 	wg.Wait()
 	sendElapsed := time.Since(start)
-	deadline := time.Now().Add(30 * time.Second)
-	for received.Load() < int64(2*b.N) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // a benchmark waiting for stragglers, not a test's synchronisation
+	select {
+	case <-allIn:
+	case <-time.After(30 * time.Second):
 	}
 	b.StopTimer()
 	if failed.Load() > 0 {
@@ -264,13 +267,17 @@ func BenchmarkIdleConnections(b *testing.B) {
 	if len(open) != conns {
 		b.Fatalf("%d of %d connections opened", len(open), conns)
 	}
-	// Let the server settle (GC) before sampling; then sample for a second.
-	time.Sleep(2 * time.Second)
+	// Sample the server for three seconds once the connections are open:
+	// its figure once settled (garbage collected) is the largest late one.
 	var after int64
-	for range 10 {
-		after = max(after, vmRSS(b, cmd.Process.Pid))
-		time.Sleep(100 * time.Millisecond)
+	tick := time.NewTicker(100 * time.Millisecond)
+	for i := range 30 {
+		<-tick.C
+		if i >= 20 {
+			after = max(after, vmRSS(b, cmd.Process.Pid))
+		}
 	}
+	tick.Stop()
 	b.ReportMetric(float64(conns), "connections")
 	b.ReportMetric(float64(conns)/elapsed.Seconds(), "connects/s")
 	b.ReportMetric(float64(after-before)*1024/float64(conns)/1024, "KiB/conn")

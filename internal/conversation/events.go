@@ -95,7 +95,6 @@ func UserScoped(e event.Event) []event.Event {
 			sender = id.RawID
 		}
 	}
-	subjectBase := strings.SplitN(e.Subject, "/", 3)
 	out := make([]event.Event, 0, len(e.Audience))
 	for _, r := range e.Audience {
 		if sender != "" && r == sender && strings.HasPrefix(e.Type, "Microsoft.Communication.ChatMessage") {
@@ -114,10 +113,8 @@ func UserScoped(e event.Event) []event.Event {
 		}
 		addLegacyIDs(d)
 		body, _ := json.Marshal(d)
+		// As ACS: the thread event's subject, then the recipient.
 		subject := e.Subject + "/recipient/" + r
-		if len(subjectBase) >= 2 && sender == "" {
-			subject = subjectBase[0] + "/" + subjectBase[1] + "/recipient/" + r
-		}
 		out = append(out, event.Event{
 			ID: uuid.NewSHA1(derivedIDSpace, []byte(e.ID+"|"+r)).String(), Tenant: e.Tenant, Type: typ, Subject: subject,
 			Time: e.Time, DataVersion: e.DataVersion, Data: body,
