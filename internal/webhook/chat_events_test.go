@@ -186,8 +186,11 @@ func TestChatEventsMatchACS(t *testing.T) {
 		}
 		for _, g := range byType[typ] {
 			sameShape(t, typ, fixtureData(t, chatFixtures[typ]), g.data)
-			if g.data["threadId"] != th || !strings.HasPrefix(g.subject, "thread/"+th) {
+			if g.data["threadId"] != th || !strings.HasPrefix(g.subject, "thread/"+th+"/") {
 				t.Errorf("%s names thread %v, subject %s", typ, g.data["threadId"], g.subject)
+			}
+			if r, ok := g.data["recipientCommunicationIdentifier"].(map[string]any); ok && !strings.HasSuffix(g.subject, "/recipient/"+r["rawId"].(string)) {
+				t.Errorf("%s subject %s does not end with its recipient", typ, g.subject)
 			}
 		}
 	}
