@@ -55,6 +55,11 @@ func hostPages(t *testing.T, widgetOrigin string) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page("")) })
 	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page(`data-locale="id"`)) })
+	// A logged-in customer: the business's page carries a visitor token its
+	// backend minted (here passed in the query for the test).
+	mux.HandleFunc("/known", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, page(fmt.Sprintf(`data-visitor-token=%q`, r.URL.Query().Get("token"))))
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -81,14 +86,22 @@ func TestWidgetInChromium(t *testing.T) {
 	}
 	agent := switchboardtest.JSON(t, body)
 
+	resp, body = c.Do(t, "POST", "/webchat/visitors?api-version=2026-11-01", map[string]any{"externalId": "crm-42", "displayName": "Siti Rahma", "email": "siti@example.com"})
+	if resp.StatusCode != 201 {
+		t.Fatalf("visitor token: %d %s", resp.StatusCode, body)
+	}
+	known := switchboardtest.JSON(t, body)
+
 	host := hostPages(t, s.HTTPURL)
 	runNode(t, node, "widget.test.mjs", map[string]string{
-		"SB_URL":      s.HTTPURL,
-		"HOST_URL":    host.URL,
-		"AGENT_ID":    agent["identity"].(map[string]any)["id"].(string),
-		"AGENT_TOKEN": agent["accessToken"].(map[string]any)["token"].(string),
-		"CHROMIUM":    chromium,
-		"NO_COLOR":    "1",
+		"SB_URL":          s.HTTPURL,
+		"HOST_URL":        host.URL,
+		"AGENT_ID":        agent["identity"].(map[string]any)["id"].(string),
+		"AGENT_TOKEN":     agent["accessToken"].(map[string]any)["token"].(string),
+		"CHROMIUM":        chromium,
+		"VISITOR_TOKEN":   known["visitorToken"].(string),
+		"VISITOR_CONTACT": known["contactId"].(string),
+		"NO_COLOR":        "1",
 	})
 }
 

@@ -237,3 +237,28 @@ test("Indonesian, keyboard only, small screens", async () => {
   assert.ok(await launcher.evaluate((el) => el.getRootNode().activeElement === el), "focus returns to the launcher");
   await ctx.close();
 });
+
+test("a known customer (visitor token) skips the form and keeps one conversation across devices", async () => {
+  const token = env("VISITOR_TOKEN");
+  const contact = env("VISITOR_CONTACT");
+  const threads = [];
+  for (const device of ["laptop", "phone"]) {
+    const ctx = await browser.newContext(); // a separate browser profile: nothing shared but the token
+    const page = await ctx.newPage();
+    await page.goto(`${HOST}/known?token=${encodeURIComponent(token)}`);
+    await page.getByRole("button", { name: "Open chat" }).click();
+    const box = page.getByLabel("Message", { exact: true });
+    await box.waitFor();
+    assert.equal(await page.getByRole("button", { name: "Start chat" }).count(), 0, "no pre-chat form for a known customer");
+    if (device === "laptop") {
+      await say(page, "hello from my laptop");
+    } else {
+      await log(page).getByText("hello from my laptop").waitFor();
+    }
+    const v = await visitorSession(page);
+    assert.equal(v.contactId, contact, "the session belongs to the business's contact");
+    threads.push(v.threadId);
+    await ctx.close();
+  }
+  assert.equal(threads[0], threads[1], "both devices are in the same conversation");
+});
