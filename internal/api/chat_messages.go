@@ -105,17 +105,16 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := conversation.MessageQuery{Since: since, Limit: p.Limit + 1}
 	if p.After != "" {
-		if q.BeforeSeq, err = strconv.ParseInt(p.After, 10, 64); err != nil {
+		if _, err := strconv.ParseUint(p.After, 10, 64); err != nil {
 			return errs.Invalid("InvalidContinuationToken", "the continuation token is malformed").WithTarget("continuationToken")
 		}
+		q.BeforeID = p.After
 	}
 	ms, err := s.deps.Chat.ListMessages(r.Context(), caller, threadID(r), q)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(r, p, ms, func(m conversation.Message) string {
-		return strconv.FormatInt(m.Seq, 10)
-	}, s.renderMessage))
+	writeJSON(w, http.StatusOK, pageOf(r, p, ms, func(m conversation.Message) string { return m.ID }, s.renderMessage))
 	return nil
 }
 

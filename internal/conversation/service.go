@@ -51,7 +51,7 @@ type Store interface {
 type MessageQuery struct {
 	Since       time.Time // only messages created at or after
 	VisibleFrom time.Time // the reader's shareHistoryTime
-	BeforeSeq   int64     // continuation: only sequence numbers below
+	BeforeID    string    // continuation: only messages older than this id
 	Limit       int
 }
 

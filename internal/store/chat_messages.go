@@ -109,12 +109,14 @@ func (s *Store) Messages(ctx context.Context, t tenant.ID, id conversation.Threa
 		args = append(args, micros(q.VisibleFrom))
 		fmt.Fprintf(&b, ` AND created_at >= $%d`, len(args))
 	}
-	if q.BeforeSeq > 0 {
-		args = append(args, q.BeforeSeq)
-		fmt.Fprintf(&b, ` AND seq < $%d`, len(args))
+	if q.BeforeID != "" {
+		args = append(args, q.BeforeID)
+		fmt.Fprintf(&b, ` AND id < $%d`, len(args))
 	}
 	args = append(args, q.Limit)
-	fmt.Fprintf(&b, ` ORDER BY seq DESC LIMIT $%d`, len(args))
+	// Ids are equal-length digit strings growing with the sequence, so text
+	// order is message order.
+	fmt.Fprintf(&b, ` ORDER BY id DESC LIMIT $%d`, len(args))
 	rows, err := s.db.reader(ctx).QueryContext(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: messages: %w", err)

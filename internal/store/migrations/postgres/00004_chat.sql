@@ -47,9 +47,11 @@ CREATE TABLE chat_messages (
     edited_at           BIGINT,
     deleted_at          BIGINT,
     version             BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, thread_id, seq)
+    -- Message ids are millisecond times that only grow within a thread, as
+    -- sequence numbers do, so one key serves lookups by id and listing in
+    -- order; each message then writes one B-tree, not two.
+    PRIMARY KEY (tenant_id, thread_id, id)
 );
-CREATE UNIQUE INDEX chat_messages_id ON chat_messages(tenant_id, thread_id, id);
 
 CREATE TABLE chat_read_receipts (
     tenant_id  TEXT NOT NULL,
