@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"TransactionsConcurrent", testTransactionsConcurrent},
 		{"Subscriptions", testSubscriptions},
 		{"DeadLetters", testDeadLetters},
+		{"ChatMessagesConcurrent", testChatMessagesConcurrent},
+		{"ChatErasureAndPurge", testChatErasureAndPurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
