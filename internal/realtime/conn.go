@@ -224,7 +224,7 @@ func (c *conn) catchUp(ctx context.Context, resume string, through uint64) (uint
 		last = max(from, through)
 	}
 	ready, _ := json.Marshal(map[string]any{
-		"type": "ready", "position": strconv.FormatUint(last, 10), "heartbeatSeconds": int(c.hub.cfg.Heartbeat / time.Second),
+		"type": "ready", "position": strconv.FormatUint(last, 10), "heartbeatSeconds": max(1, int(c.hub.cfg.Heartbeat/time.Second)),
 		"identity": identity.IdentifierFromRaw(c.user),
 	})
 	return last, c.write(ctx, ready)

@@ -314,6 +314,50 @@ func TestDeliveryToParticipants(t *testing.T) {
 	cb.expect(t, "chatThreadCreated", own)
 	eves := createThread(t, s.HTTPURL, eve)
 	ce.expect(t, "chatThreadCreated", eves)
+
+	// Joining and deletion reach everyone in the thread, the newcomer too.
+	add := map[string]any{"participants": []any{map[string]any{"communicationIdentifier": map[string]any{"rawId": eve.id}, "displayName": "Eve"}}}
+	if code, out := rest(t, s.HTTPURL, alice, "POST", "/chat/threads/"+url.PathEscape(th)+"/participants/:add"+chatVersion, add); code != 201 {
+		t.Fatalf("add: %d %v", code, out)
+	}
+	for _, c := range []*client{ca, ce} {
+		f := c.expect(t, "participantsAdded", th)
+		if ps, _ := f.field(t, "participantsAdded").([]any); len(ps) != 1 || ps[0].(map[string]any)["displayName"] != "Eve" {
+			t.Fatalf("participantsAdded: %s", f.raw)
+		}
+	}
+	if code, _ := rest(t, s.HTTPURL, alice, "DELETE", "/chat/threads/"+url.PathEscape(th)+chatVersion, nil); code != 204 {
+		t.Fatalf("delete thread: %d", code)
+	}
+	for _, c := range []*client{ca, ce} {
+		if f := c.expect(t, "chatThreadDeleted", th); f.field(t, "deletedOn") == nil {
+			t.Fatalf("deleted: %s", f.raw)
+		}
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	s := switchboardtest.Start(t, switchboardtest.WithConfig(func(c *config.Config) { c.Realtime.Heartbeat = 200 * time.Millisecond }))
+	c := dial(t, s.HTTPURL, newUser(t, s.Client(t)).token, "")
+	var ready map[string]any
+	_ = json.Unmarshal(c.ready.raw, &ready)
+	if ready["heartbeatSeconds"] == nil {
+		t.Fatalf("ready without heartbeatSeconds: %s", c.ready.raw)
+	}
+	// An idle connection hears pings (two, so it is periodic), and stays open.
+	for pings := 0; pings < 2; {
+		select {
+		case f, ok := <-c.frames:
+			if !ok {
+				t.Fatalf("closed while idle: %v", <-c.closed)
+			}
+			if f.Type == "ping" {
+				pings++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no heartbeat")
+		}
+	}
 }
 
 func TestResumeLosesNothingAndRepeatsNothing(t *testing.T) {
