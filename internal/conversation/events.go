@@ -225,7 +225,7 @@ func withNotify(e event.Event, name string, client any) (event.Event, error) {
 	return e, nil
 }
 
-func messageEvents(m Message, th Thread, audience []string, typ, name string, attachments []ClientAttachment) (event.Event, error) {
+func messageEvents(m Message, audience []string, typ, name string, attachments []ClientAttachment) (event.Event, error) {
 	data := map[string]any{
 		"messageId":                     m.ID,
 		"senderCommunicationIdentifier": wire(m.Sender),

@@ -79,12 +79,11 @@ func (s *Service) SendMessage(ctx context.Context, caller string, id ThreadID, i
 	// without holding the single writer; the write then re-checks it in the
 	// statement that takes the sequence number, so a participant removed in
 	// between cannot slip a message in.
-	th, _, err := s.member(ctx, caller, id)
-	if err != nil {
+	if _, _, err := s.member(ctx, caller, id); err != nil {
 		return Message{}, err
 	}
 	var m Message
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		atts, files, err := s.attachments(ctx, id, in.Attachments)
 		if err != nil {
 			return err
@@ -107,7 +106,7 @@ func (s *Service) SendMessage(ctx context.Context, caller string, id ThreadID, i
 		if err != nil {
 			return err
 		}
-		ev, err := messageEvents(m, th, audience, EventMessageReceivedInThread, ClientMessageReceived, s.clientAttachments(files))
+		ev, err := messageEvents(m, audience, EventMessageReceivedInThread, ClientMessageReceived, s.clientAttachments(files))
 		if err != nil {
 			return err
 		}
@@ -221,22 +220,21 @@ type MessagePatch struct {
 }
 
 // own loads a live message the caller sent.
-func (s *Service) own(ctx context.Context, caller string, id ThreadID, msgID string) (Thread, Message, error) {
-	th, _, err := s.member(ctx, caller, id)
-	if err != nil {
-		return th, Message{}, err
+func (s *Service) own(ctx context.Context, caller string, id ThreadID, msgID string) (Message, error) {
+	if _, _, err := s.member(ctx, caller, id); err != nil {
+		return Message{}, err
 	}
 	m, err := s.store.Message(ctx, tenant.MustFrom(ctx), id, msgID)
 	if err != nil {
-		return th, m, err
+		return m, err
 	}
 	if m.DeletedAt != nil {
-		return th, m, errs.NotFound("message %s not found", msgID)
+		return m, errs.NotFound("message %s not found", msgID)
 	}
 	if m.Sender != caller {
-		return th, m, errs.New(errs.KindForbidden, "Forbidden", "only the sender can change a message")
+		return m, errs.New(errs.KindForbidden, "Forbidden", "only the sender can change a message")
 	}
-	return th, m, nil
+	return m, nil
 }
 
 // UpdateMessage edits the caller's own message.
@@ -250,7 +248,7 @@ func (s *Service) UpdateMessage(ctx context.Context, caller string, id ThreadID,
 		return err
 	}
 	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		th, m, err := s.own(ctx, caller, id, msgID)
+		m, err := s.own(ctx, caller, id, msgID)
 		if err != nil {
 			return err
 		}
@@ -269,7 +267,7 @@ func (s *Service) UpdateMessage(ctx context.Context, caller string, id ThreadID,
 		if err := s.store.UpdateMessage(ctx, m); err != nil {
 			return err
 		}
-		return s.messageEvent(ctx, th, m, EventMessageEditedInThread, ClientMessageEdited)
+		return s.messageEvent(ctx, m, EventMessageEditedInThread, ClientMessageEdited)
 	})
 }
 
@@ -277,7 +275,7 @@ func (s *Service) UpdateMessage(ctx context.Context, caller string, id ThreadID,
 // with deletedOn and without content.
 func (s *Service) DeleteMessage(ctx context.Context, caller string, id ThreadID, msgID string) error {
 	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		th, m, err := s.own(ctx, caller, id, msgID)
+		m, err := s.own(ctx, caller, id, msgID)
 		if err != nil {
 			return err
 		}
@@ -289,16 +287,16 @@ func (s *Service) DeleteMessage(ctx context.Context, caller string, id ThreadID,
 		if err := s.store.UpdateMessage(ctx, m); err != nil {
 			return err
 		}
-		return s.messageEvent(ctx, th, m, EventMessageDeletedInThread, ClientMessageDeleted)
+		return s.messageEvent(ctx, m, EventMessageDeletedInThread, ClientMessageDeleted)
 	})
 }
 
-func (s *Service) messageEvent(ctx context.Context, th Thread, m Message, typ, name string) error {
+func (s *Service) messageEvent(ctx context.Context, m Message, typ, name string) error {
 	audience, err := s.store.ParticipantIDs(ctx, m.Tenant, m.Thread)
 	if err != nil {
 		return err
 	}
-	ev, err := messageEvents(m, th, audience, typ, name, s.AttachmentLinks(m))
+	ev, err := messageEvents(m, audience, typ, name, s.AttachmentLinks(m))
 	if err != nil {
 		return err
 	}

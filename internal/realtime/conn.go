@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,32 +102,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func hasSubprotocol(r *http.Request) bool {
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for _, p := range splitComma(v) {
-			if p == Subprotocol {
+		for _, p := range strings.Split(v, ",") {
+			if strings.TrimSpace(p) == Subprotocol {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func splitComma(v string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(v); i++ {
-		if i == len(v) || v[i] == ',' {
-			p := v[start:i]
-			for len(p) > 0 && p[0] == ' ' {
-				p = p[1:]
-			}
-			for len(p) > 0 && p[len(p)-1] == ' ' {
-				p = p[:len(p)-1]
-			}
-			out = append(out, p)
-			start = i + 1
-		}
-	}
-	return out
 }
 
 func (h *Hub) run(ctx context.Context, ws *websocket.Conn) {
