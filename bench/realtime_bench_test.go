@@ -36,17 +36,11 @@ func benchUsers(b *testing.B, c *switchboardtest.Client, n int) []benchUser {
 }
 
 func bearerDo(hc *http.Client, base string, u benchUser, method, path string, body any) (int, []byte, error) {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, raw, err := switchboardtest.User{ID: u.id, Token: u.token, Base: base, HTTP: hc}.Call(method, path, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	return resp.StatusCode, raw, nil
 }
 
 // wsConnect opens a real-time connection and waits for ready.

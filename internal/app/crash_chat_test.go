@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,17 +26,11 @@ func jsonBody(v any) *bytes.Reader {
 }
 
 func (u crashUser) do(hc *http.Client, base, method, path string, body any) (int, []byte, error) {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+u.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, raw, err := switchboardtest.User{ID: u.id, Token: u.token, Base: base, HTTP: hc}.Call(method, path, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	return resp.StatusCode, raw, nil
 }
 
 // rtDial opens a real-time connection resuming from resume and returns it

@@ -33,20 +33,31 @@ func (c *Client) NewUser(t testing.TB, scopes ...string) User {
 		Base: c.Base, HTTP: c.HTTP}
 }
 
-// Do calls the API as u; a body is sent as JSON.
+// Do calls the API as u; a body is sent as JSON. Any transport error
+// fails the test.
 func (u User) Do(t testing.TB, method, pathAndQuery string, body any) (*http.Response, []byte) {
 	t.Helper()
+	resp, b, err := u.Call(method, pathAndQuery, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
+	}
+	return resp, b
+}
+
+// Call is Do for callers that expect failures (a server being killed, load
+// generators in goroutines): it returns transport errors.
+func (u User) Call(method, pathAndQuery string, body any) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(u.Base, "/")+pathAndQuery, rd)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+u.Token)
 	if body != nil {
@@ -58,14 +69,11 @@ func (u User) Do(t testing.TB, method, pathAndQuery string, body any) (*http.Res
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return resp, b, err
 }
 
 // Identifier is u as a communication identifier model.
