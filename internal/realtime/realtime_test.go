@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-cc/switchboard/internal/app"
 	"github.com/switchboard-cc/switchboard/internal/config"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
@@ -585,5 +586,34 @@ func TestAcrossNodes(t *testing.T) {
 	onB := dial(t, b.HTTPURL, bob.token, pos)
 	if got, _ := onB.messages(t, 1); got[0] != next {
 		t.Fatalf("resumed on B with %v, want %s", got, next)
+	}
+}
+
+func TestTenantWall(t *testing.T) {
+	s := switchboardtest.Start(t)
+	_, key, err := s.App.Tenants.Create(t.Context(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := s.ClientFor(t, app.ConnectionString(s.App.Endpoint(), key))
+	hc := s.Client(t)
+	alice, bob := newUser(t, hc), newUser(t, hc)
+	mallory := newUser(t, other)
+	cm := dial(t, s.HTTPURL, mallory.token, "")
+	cb := dial(t, s.HTTPURL, bob.token, "")
+	th := createThread(t, s.HTTPURL, alice, bob)
+	send(t, s.HTTPURL, alice, th, "for bob only")
+	cb.expect(t, "chatThreadCreated", th)
+	cb.expect(t, "chatMessageReceived", th)
+	// Mallory's first event is her own thread's: nothing of tenant demo's
+	// came before it (events arrive in commit order).
+	own := createThread(t, s.HTTPURL, mallory)
+	cm.expect(t, "chatThreadCreated", own)
+	// Nor does a resume from the start of the stream replay them.
+	again := dial(t, s.HTTPURL, mallory.token, "1")
+	for _, f := range again.replay {
+		if thread(t, f) != own {
+			t.Fatalf("a resume replayed another tenant's event: %s", f.raw)
+		}
 	}
 }
