@@ -324,6 +324,10 @@ func TestEraseContact(t *testing.T) {
 	if strings.Contains(string(body), "secret address") || !strings.Contains(string(body), "thanks, noted") {
 		t.Fatalf("after erasure: %s", body)
 	}
+	// Nor do system messages name the visitor any more.
+	if strings.Contains(string(body), "Budi") || strings.Contains(string(body), v.identity) {
+		t.Fatalf("system messages still name the erased visitor: %s", body)
+	}
 	if _, err := os.Stat(blob); !os.IsNotExist(err) {
 		t.Fatalf("the visitor's file is still on disk: %v", err)
 	}

@@ -271,6 +271,9 @@ func (s *Store) EraseParticipant(ctx context.Context, t tenant.ID, participant s
 		keys = append(keys, conversation.BlobKey(t, id))
 	}
 	rows.Close()
+	if err := s.scrubSystemMessages(ctx, t, participant); err != nil {
+		return nil, err
+	}
 	for _, q := range []string{
 		`DELETE FROM chat_messages WHERE tenant_id = $1 AND sender = $2`,
 		`DELETE FROM chat_read_receipts WHERE tenant_id = $1 AND raw_id = $2`,
@@ -283,4 +286,52 @@ func (s *Store) EraseParticipant(ctx context.Context, t tenant.ID, participant s
 		}
 	}
 	return keys, nil
+}
+
+// scrubSystemMessages takes an erased participant out of the system
+// messages that name it (participantAdded/Removed lists with its display
+// name, and its being the initiator).
+func (s *Store) scrubSystemMessages(ctx context.Context, t tenant.ID, participant string) error {
+	rows, err := s.db.writer(ctx).QueryContext(ctx, `
+SELECT `+messageColumns+` FROM chat_messages WHERE tenant_id = $1 AND sender IS NULL AND content LIKE $2 ESCAPE '\'`,
+		string(t), "%"+likeEscape(participant)+"%")
+	if err != nil {
+		return fmt.Errorf("store: erase system messages: %w", err)
+	}
+	var hits []conversation.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		hits = append(hits, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range hits {
+		kept := m.Content.Participants[:0]
+		for _, p := range m.Content.Participants {
+			if p.ID != participant {
+				kept = append(kept, p)
+			}
+		}
+		m.Content.Participants = kept
+		if m.Content.Initiator == participant {
+			m.Content.Initiator = ""
+		}
+		if len(kept) == 0 && m.Type != conversation.TypeTopicUpdated {
+			if _, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM chat_messages WHERE tenant_id = $1 AND thread_id = $2 AND id = $3`,
+				string(t), string(m.Thread), m.ID); err != nil {
+				return fmt.Errorf("store: erase system message: %w", err)
+			}
+			continue
+		}
+		if err := s.UpdateMessage(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -109,6 +109,16 @@ func testChatErasureAndPurge(t *testing.T, s *store.Store) {
 		_, err := sendAs(s, x.th, x.sender, "hi")
 		must(t, err)
 	}
+	// A system message naming both: the visitor goes from it, the agent stays.
+	must(t, s.InTx(ctx, func(ctx context.Context) error {
+		seq, id, err := s.NextMessage(ctx, tn, th.ID, "", time.Now())
+		if err != nil {
+			return err
+		}
+		return s.InsertMessage(ctx, conversation.Message{Tenant: tn, Thread: th.ID, ID: strconv.FormatInt(id, 10), Seq: seq, Type: conversation.TypeParticipantAdded,
+			Content: conversation.Content{Initiator: "8:acs:v", Participants: []conversation.Participant{{ID: "8:acs:v", DisplayName: "Visitor Name"}, {ID: "8:acs:agent", DisplayName: "Agent"}}},
+			CreatedAt: time.Now().UTC(), Version: id})
+	}))
 	must(t, s.CreateFile(ctx, conversation.File{Tenant: tn, ID: "f0000001", Thread: th.ID, Uploader: "8:acs:v", Name: "a.png", ContentType: "image/png", Size: 1, CreatedAt: now()}))
 	keys, err := s.EraseParticipant(ctx, tn, "8:acs:v")
 	must(t, err)
@@ -117,8 +127,11 @@ func testChatErasureAndPurge(t *testing.T, s *store.Store) {
 	}
 	left, err := s.Messages(ctx, tn, th.ID, conversation.MessageQuery{Limit: 10})
 	must(t, err)
-	if len(left) != 1 || left[0].Sender != "8:acs:agent" {
+	if len(left) != 2 || left[1].Sender != "8:acs:agent" {
 		t.Fatalf("after erasure the thread holds %+v", left)
+	}
+	if sys := left[0]; len(sys.Content.Participants) != 1 || sys.Content.Participants[0].ID != "8:acs:agent" || sys.Content.Initiator != "" {
+		t.Fatalf("the system message still names the erased participant: %+v", sys.Content)
 	}
 	kept, err := s.Messages(ctx, other, oth.ID, conversation.MessageQuery{Limit: 10})
 	must(t, err)
@@ -127,7 +140,7 @@ func testChatErasureAndPurge(t *testing.T, s *store.Store) {
 	}
 	keys, n, err := s.PurgeThread(ctx, tn, th.ID)
 	must(t, err)
-	if n != 1 || len(keys) != 0 {
+	if n != 2 || len(keys) != 0 {
 		t.Fatalf("purge removed %d messages, %v files", n, keys)
 	}
 	_, err = s.Thread(ctx, tn, th.ID)
