@@ -116,7 +116,7 @@ func testChatErasureAndPurge(t *testing.T, s *store.Store) {
 			return err
 		}
 		return s.InsertMessage(ctx, conversation.Message{Tenant: tn, Thread: th.ID, ID: strconv.FormatInt(id, 10), Seq: seq, Type: conversation.TypeParticipantAdded,
-			Content: conversation.Content{Initiator: "8:acs:v", Participants: []conversation.Participant{{ID: "8:acs:v", DisplayName: "Visitor Name"}, {ID: "8:acs:agent", DisplayName: "Agent"}}},
+			Content:   conversation.Content{Initiator: "8:acs:v", Participants: []conversation.Participant{{ID: "8:acs:v", DisplayName: "Visitor Name"}, {ID: "8:acs:agent", DisplayName: "Agent"}}},
 			CreatedAt: time.Now().UTC(), Version: id})
 	}))
 	must(t, s.CreateFile(ctx, conversation.File{Tenant: tn, ID: "f0000001", Thread: th.ID, Uploader: "8:acs:v", Name: "a.png", ContentType: "image/png", Size: 1, CreatedAt: now()}))
