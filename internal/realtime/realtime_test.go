@@ -544,6 +544,34 @@ func TestProtocolErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("token refresh", func(t *testing.T) {
+		c := dial(t, s.HTTPURL, alice.token, "")
+		resp, body := s.Client(t).Do(t, "POST", "/identities/"+url.PathEscape(alice.id)+"/:issueAccessToken?api-version=2023-10-01", map[string]any{"scopes": []string{"chat"}})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("new token: %d %s", resp.StatusCode, body)
+		}
+		fresh := switchboardtest.JSON(t, body)["token"].(string)
+		if err := text(`{"type":"token","token":"` + fresh + `"}`)(c.ws); err != nil {
+			t.Fatal(err)
+		}
+		if err := text(`{"type":"ping"}`)(c.ws); err != nil {
+			t.Fatal(err)
+		}
+		for f := range c.frames {
+			if f.Type == "pong" {
+				break // still open after the refresh
+			}
+		}
+		// Another identity's token is refused.
+		other := newUser(t, s.Client(t))
+		if err := text(`{"type":"token","token":"` + other.token + `"}`)(c.ws); err != nil {
+			t.Fatal(err)
+		}
+		if code := c.closeCode(t); code != 4401 {
+			t.Fatalf("close code %d, want 4401", code)
+		}
+	})
+
 	t.Run("revoked token closes the socket", func(t *testing.T) {
 		c := dial(t, s.HTTPURL, alice.token, "")
 		resp, body := s.Client(t).Do(t, "POST", "/identities/"+url.PathEscape(alice.id)+"/:revokeAccessTokens?api-version=2023-10-01", nil)
