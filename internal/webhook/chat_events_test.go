@@ -36,7 +36,7 @@ var chatFixtures = map[string]string{
 // fixtureData loads a sample's data object from either schema folder.
 func fixtureData(t *testing.T, file string) map[string]any {
 	t.Helper()
-	root := filepath.Join("..", "..", "..", "shared", "fixtures", "acs", "eventgrid")
+	root := filepath.Join(switchboardtest.FixturesDir(t), "acs", "eventgrid")
 	for _, dir := range []string{"event-grid-schema", "cloud-events-schema"} {
 		raw, err := os.ReadFile(filepath.Join(root, dir, file))
 		if err != nil {
