@@ -448,8 +448,26 @@ func TestResponsesConformToDocument(t *testing.T) {
 	l.send("/deadLetters/{id}:replay", l.c.Request("POST", replay, nil), 409)
 	l.send("/deadLetters/{id}:replay", l.c.Request("POST", "/deadLetters/no-such-letter:replay"+nv, nil), 404)
 
-	// Webhook deliveries: every event type today, in both envelopes.
+	chatAndContacts(l, admin)
+
+	// Webhook deliveries: every event type today, in both envelopes (the
+	// CloudEvents subscription takes identity events only).
 	want := []string{"Switchboard.IdentityCreated", "Switchboard.IdentityTokensRevoked", "Switchboard.IdentityDeleted"}
+	chatWant := []string{"Microsoft.Communication.ChatThreadCreated", "Microsoft.Communication.ChatThreadCreatedWithUser",
+		"Microsoft.Communication.ChatMessageReceivedInThread", "Microsoft.Communication.ChatMessageReceived",
+		"Microsoft.Communication.ChatMessageEditedInThread", "Microsoft.Communication.ChatMessageDeletedInThread",
+		"Microsoft.Communication.ChatThreadParticipantAdded", "Microsoft.Communication.ChatParticipantRemovedFromThreadWithUser",
+		"Microsoft.Communication.ChatThreadPropertiesUpdatedPerUser", "Microsoft.Communication.ChatThreadDeleted",
+		"Switchboard.ChatReadReceiptReceived", "Switchboard.ContactCreated", "Switchboard.ContactMerged", "Switchboard.ContactErased"}
+	switchboardtest.Eventually(t, 15*time.Second, func() error {
+		got := eg.eventTypes()
+		for _, w := range chatWant {
+			if !got[w] {
+				return fmt.Errorf("Event Grid receiver has %v, waiting for %s", got, w)
+			}
+		}
+		return nil
+	})
 	for _, r := range []*receiver{eg, ce} {
 		switchboardtest.Eventually(t, 15*time.Second, func() error {
 			got := r.eventTypes()
@@ -1340,4 +1358,90 @@ func duplicateKeys(data []byte) []string {
 			}
 		}
 	}
+}
+
+// chatAndContacts exercises the chat, attachment, contact, web chat and
+// retention routes, each answer checked against the document.
+func chatAndContacts(l *live, admin *session) {
+	t := l.t
+	const cv, nv = "?api-version=2025-03-15", "?api-version=2026-11-01"
+	alice, bob, carol := l.c.NewUser(t), l.c.NewUser(t), l.c.NewUser(t)
+	as := func(u switchboardtest.User, method, path string, body any) *http.Request {
+		req := l.plain(method, path, body)
+		req.Header.Set("Authorization", "Bearer "+u.Token)
+		return req
+	}
+	_, body := l.send("/chat/threads", as(alice, "POST", "/chat/threads"+cv, map[string]any{"topic": "Docs",
+		"participants": []any{map[string]any{"communicationIdentifier": bob.Identifier(), "displayName": "Bob"}}, "metadata": map[string]string{"k": "v"}}), 201)
+	th := decode(t, body)["chatThread"].(map[string]any)["id"].(string)
+	base := "/chat/threads/" + url.PathEscape(th)
+	l.send("/chat/threads", as(alice, "POST", "/chat/threads"+cv, map[string]any{"topic": ""}), 400)
+	l.send("/chat/threads", as(alice, "GET", "/chat/threads"+cv, nil), 200)
+	l.send("/chat/threads/{thread}", as(bob, "GET", base+cv, nil), 200)
+	l.send("/chat/threads/{thread}", as(carol, "GET", base+cv, nil), 403)
+	l.send("/chat/threads/{thread}", as(alice, "GET", "/chat/threads/"+url.PathEscape("19:00000000000000000000000000000000@thread.v2")+cv, nil), 404)
+	_, body = l.send("/chat/threads/{thread}/messages", as(alice, "POST", base+"/messages"+cv, map[string]any{"content": "hello", "senderDisplayName": "Alice", "metadata": map[string]string{"a": "b"}}), 201)
+	msg := decode(t, body)["id"].(string)
+	l.send("/chat/threads/{thread}/messages", as(alice, "POST", base+"/messages"+cv, map[string]any{"content": strings.Repeat("x", 30000)}), 413)
+	req := as(alice, "POST", base+"/attachments"+nv+"&name=a.png", nil)
+	req.Body = io.NopCloser(bytes.NewReader([]byte("\x89PNG\r\n\x1a\n0000")))
+	req.ContentLength = 12
+	req.Header.Set("Content-Type", "image/png")
+	_, body = l.send("/chat/threads/{thread}/attachments", req, 201)
+	att := decode(t, body)
+	l.send("/files/{tenant}/{file}", l.plain("GET", strings.TrimPrefix(att["url"].(string), l.s.HTTPURL), nil), 200)
+	l.send("/chat/threads/{thread}/messages", as(alice, "POST", base+"/messages"+cv, map[string]any{"attachments": []any{map[string]any{"id": att["id"]}}}), 201)
+	l.send("/chat/threads/{thread}/messages", as(bob, "GET", base+"/messages"+cv+"&maxPageSize=2", nil), 200)
+	l.send("/chat/threads/{thread}/messages/{message}", as(bob, "GET", base+"/messages/"+msg+cv, nil), 200)
+	req = as(alice, "PATCH", base+"/messages/"+msg+cv, map[string]any{"content": "hello!"})
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	l.send("/chat/threads/{thread}/messages/{message}", req, 204)
+	l.send("/chat/threads/{thread}/messages/{message}", as(bob, "PATCH", base+"/messages/"+msg+cv, map[string]any{"content": "no"}), 403)
+	l.send("/chat/threads/{thread}/typing", as(bob, "POST", base+"/typing"+cv, map[string]any{"senderDisplayName": "Bob"}), 200)
+	l.send("/chat/threads/{thread}/readReceipts", as(bob, "POST", base+"/readReceipts"+cv, map[string]any{"chatMessageId": msg}), 200)
+	l.send("/chat/threads/{thread}/readReceipts", as(alice, "GET", base+"/readReceipts"+cv, nil), 200)
+	l.send("/chat/threads/{thread}/participants/:add", as(alice, "POST", base+"/participants/:add"+cv,
+		map[string]any{"participants": []any{map[string]any{"communicationIdentifier": carol.Identifier(), "displayName": "Carol"}}}), 201)
+	l.send("/chat/threads/{thread}/participants", as(alice, "GET", base+"/participants"+cv+"&maxPageSize=2", nil), 200)
+	l.send("/chat/threads/{thread}/participants/:remove", as(alice, "POST", base+"/participants/:remove"+cv, carol.Identifier()), 204)
+	l.send("/chat/threads/{thread}/messages/{message}", as(alice, "DELETE", base+"/messages/"+msg+cv, nil), 204)
+	req = as(alice, "PATCH", base+cv, map[string]any{"topic": "Docs (renamed)"})
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	l.send("/chat/threads/{thread}", req, 204)
+	l.send("/chat/threads/{thread}", as(alice, "DELETE", base+cv, nil), 204)
+
+	// Contacts.
+	_, body = l.send("/contacts", l.c.Request("POST", "/contacts"+nv, map[string]any{"displayName": "Ani", "fields": map[string]string{"tier": "gold"},
+		"handles": []map[string]string{{"kind": "phone", "value": "+6281234567890"}}}), 201)
+	ani := decode(t, body)["id"].(string)
+	_, body = l.send("/contacts", l.c.Request("POST", "/contacts"+nv, map[string]any{"displayName": "Ani (web)"}), 201)
+	dup := decode(t, body)["id"].(string)
+	l.send("/contacts", l.c.Request("POST", "/contacts"+nv, map[string]any{"handles": []map[string]string{{"kind": "phone", "value": "+6281234567890"}}}), 409)
+	l.send("/contacts", l.c.Request("GET", "/contacts"+nv+"&q=ani&maxpagesize=1", nil), 200)
+	resp, _ := l.send("/contacts/{id}", l.c.Request("GET", "/contacts/"+ani+nv, nil), 200)
+	req = l.c.Request("PATCH", "/contacts/"+ani+nv, map[string]any{"fields": map[string]string{"city": "Bandung"}})
+	req.Header.Set("If-Match", resp.Header.Get("ETag"))
+	l.send("/contacts/{id}", req, 200)
+	l.send("/contacts/{id}/handles", l.c.Request("POST", "/contacts/"+ani+"/handles"+nv, map[string]string{"kind": "email", "value": "ani@example.com"}), 200)
+	l.send("/contacts/{id}/conversations", l.c.Request("GET", "/contacts/"+ani+"/conversations"+nv, nil), 200)
+	l.send("/contacts/{id}:merge", l.c.Request("POST", "/contacts/"+ani+":merge"+nv, map[string]string{"sourceId": dup}), 200)
+	l.send("/contacts/{id}", l.c.Request("DELETE", "/contacts/"+ani+nv, nil), 204)
+	l.send("/contacts/{id}", l.c.Request("GET", "/contacts/"+ani+nv, nil), 404)
+
+	// Web chat and retention.
+	_, body = l.send("/webchat/settings", admin.request("GET", "/webchat/settings"+nv, nil), 200)
+	var st map[string]any
+	_ = json.Unmarshal(body, &st)
+	l.send("/webchat/settings", admin.request("PUT", "/webchat/settings"+nv, st), 200)
+	st["name"] = ""
+	l.send("/webchat/settings", admin.request("PUT", "/webchat/settings"+nv, st), 400)
+	l.send("/webchat/{tenant}/config", l.plain("GET", "/webchat/demo/config"+nv, nil), 200)
+	l.send("/webchat/{tenant}/config", l.plain("GET", "/webchat/nobody/config"+nv, nil), 404)
+	l.send("/webchat/{tenant}/sessions", l.plain("POST", "/webchat/demo/sessions"+nv, map[string]any{"displayName": "Budi"}), 201)
+	l.send("/webchat/{tenant}/sessions", l.plain("POST", "/webchat/demo/sessions"+nv, map[string]any{"resumeKey": "nope"}), 401)
+	_, body = l.send("/webchat/visitors", l.c.Request("POST", "/webchat/visitors"+nv, map[string]any{"externalId": "crm-7"}), 201)
+	l.send("/webchat/{tenant}/sessions", l.plain("POST", "/webchat/demo/sessions"+nv, map[string]any{"visitorToken": decode(t, body)["visitorToken"]}), 201)
+	l.send("/retentionPolicy", l.c.Request("PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": 30}), 200)
+	l.send("/retentionPolicy", l.c.Request("GET", "/retentionPolicy"+nv, nil), 200)
+	l.send("/retentionPolicy", l.c.Request("PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": -1}), 400)
 }

@@ -31,7 +31,9 @@ type messageJSON struct {
 	Metadata                      map[string]string    `json:"metadata,omitempty"`
 }
 
-func (s *Server) renderMessage(m conversation.Message) messageJSON {
+// renderMessage is a message as the REST API shows it; attachment links
+// are made absolute for the host the client called.
+func (s *Server) renderMessage(r *http.Request, m conversation.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Type: m.Type, SequenceID: strconv.FormatInt(m.Seq, 10), Version: strconv.FormatInt(m.Version, 10),
 		SenderDisplayName: m.SenderDisplayName, CreatedOn: rfc(m.CreatedAt), Metadata: m.Metadata}
 	if m.Sender != "" {
@@ -55,6 +57,9 @@ func (s *Server) renderMessage(m conversation.Message) messageJSON {
 	}
 	if len(m.Content.Attachments) > 0 {
 		c.Attachments = s.deps.Chat.AttachmentLinks(m)
+		for i := range c.Attachments {
+			c.Attachments[i].URL, c.Attachments[i].PreviewURL = absolute(r, c.Attachments[i].URL), absolute(r, c.Attachments[i].PreviewURL)
+		}
 	}
 	out.Content = c
 	return out
@@ -114,7 +119,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, pageOf(r, p, ms, func(m conversation.Message) string { return m.ID }, s.renderMessage))
+	writeJSON(w, http.StatusOK, pageOf(r, p, ms, func(m conversation.Message) string { return m.ID }, func(m conversation.Message) messageJSON {
+		return s.renderMessage(r, m)
+	}))
 	return nil
 }
 
@@ -127,7 +134,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderMessage(m))
+	writeJSON(w, http.StatusOK, s.renderMessage(r, m))
 	return nil
 }
 

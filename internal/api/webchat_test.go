@@ -214,6 +214,12 @@ func TestAttachments(t *testing.T) {
 		map[string]any{"content": "", "attachments": []map[string]any{{"id": att["id"]}}})
 	wantStatus(t, resp, body, 201)
 	link := att["url"].(string)
+	// Listed messages carry working absolute links too.
+	resp, body = bearer(t, s, v.token, "GET", "/chat/threads/"+url.PathEscape(v.thread)+"/messages"+chatv, nil)
+	wantStatus(t, resp, body, 200)
+	if !strings.Contains(string(body), `"url":"`+s.HTTPURL+"/files/") {
+		t.Fatalf("listed attachments lack absolute links: %s", body)
+	}
 	resp, got := send(t, http.DefaultClient, newRequest(t, "GET", link, nil))
 	wantStatus(t, resp, got, 200)
 	if !bytes.Equal(got, png) || resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Content-Type") != "image/png" {
