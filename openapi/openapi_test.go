@@ -449,6 +449,7 @@ func TestResponsesConformToDocument(t *testing.T) {
 	l.send("/deadLetters/{id}:replay", l.c.Request("POST", "/deadLetters/no-such-letter:replay"+nv, nil), 404)
 
 	chatAndContacts(l, admin)
+	routerConfig(l)
 
 	// Webhook deliveries: every event type today, in both envelopes (the
 	// CloudEvents subscription takes identity events only).
@@ -1444,4 +1445,33 @@ func chatAndContacts(l *live, admin *session) {
 	l.send("/retentionPolicy", l.c.Request("PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": 30}), 200)
 	l.send("/retentionPolicy", l.c.Request("GET", "/retentionPolicy"+nv, nil), 200)
 	l.send("/retentionPolicy", l.c.Request("PUT", "/retentionPolicy"+nv, map[string]int{"retentionDays": -1}), 400)
+}
+
+// routerConfig exercises the Job Router configuration routes.
+func routerConfig(l *live) {
+	const rv = "?api-version=2023-11-01"
+	patch := func(path string, body any) *http.Request {
+		req := l.c.Request("PATCH", path+rv, body)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		return req
+	}
+	l.send("/routing/distributionPolicies/{id}", patch("/routing/distributionPolicies/dp1", map[string]any{"name": "d", "offerExpiresAfterSeconds": 60, "mode": map[string]any{"kind": "longest-idle", "maxConcurrentOffers": 3}}), 201)
+	l.send("/routing/distributionPolicies/{id}", patch("/routing/distributionPolicies/dp1", map[string]any{"name": nil}), 200)
+	l.send("/routing/distributionPolicies/{id}", patch("/routing/distributionPolicies/dp2", map[string]any{"mode": map[string]any{"kind": "fastest"}}), 400)
+	l.send("/routing/exceptionPolicies/{id}", patch("/routing/exceptionPolicies/ep1", map[string]any{"exceptionRules": []any{map[string]any{"id": "r1",
+		"trigger": map[string]any{"kind": "queueLength", "threshold": 10}, "actions": []any{map[string]any{"kind": "cancel", "note": "full"}}}}}), 201)
+	l.send("/routing/queues/{id}", patch("/routing/queues/q1", map[string]any{"distributionPolicyId": "dp1", "exceptionPolicyId": "ep1", "labels": map[string]any{"lang": "id"}}), 201)
+	l.send("/routing/queues/{id}", patch("/routing/queues/q2", map[string]any{"distributionPolicyId": "nope"}), 400)
+	l.send("/routing/classificationPolicies/{id}", patch("/routing/classificationPolicies/cp1", map[string]any{"fallbackQueueId": "q1"}), 201)
+	for _, p := range []string{"distributionPolicies", "exceptionPolicies", "queues", "classificationPolicies"} {
+		l.send("/routing/"+p, l.c.Request("GET", "/routing/"+p+rv, nil), 200)
+	}
+	l.send("/routing/queues/{id}", l.c.Request("GET", "/routing/queues/q1"+rv, nil), 200)
+	l.send("/routing/queues/{id}", l.c.Request("GET", "/routing/queues/none"+rv, nil), 404)
+	l.send("/routing/distributionPolicies/{id}", l.c.Request("DELETE", "/routing/distributionPolicies/dp1"+rv, nil), 400)
+	l.send("/routing/queues/{id}", l.c.Request("DELETE", "/routing/queues/q1"+rv, nil), 409)
+	l.send("/routing/classificationPolicies/{id}", l.c.Request("DELETE", "/routing/classificationPolicies/cp1"+rv, nil), 204)
+	l.send("/routing/queues/{id}", l.c.Request("DELETE", "/routing/queues/q1"+rv, nil), 204)
+	l.send("/routing/exceptionPolicies/{id}", l.c.Request("DELETE", "/routing/exceptionPolicies/ep1"+rv, nil), 204)
+	l.send("/routing/distributionPolicies/{id}", l.c.Request("GET", "/routing/distributionPolicies/dp1"+rv, nil), 200)
 }

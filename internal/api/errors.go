@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
 )
@@ -88,4 +89,36 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if v != nil {
 		_ = json.NewEncoder(w).Encode(v)
 	}
+}
+
+// writeRouterError answers in the Job Router's error body: a general code
+// for the status, the request path as target, and for validation failures
+// the specific code in details.
+func writeRouterError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = errs.New(errs.KindTooLarge, "RequestEntityTooLarge", "the request body is larger than %d bytes", mbe.Limit)
+	}
+	e := errs.As(err)
+	status := statusOf(e.Kind)
+	if status == http.StatusInternalServerError {
+		slog.ErrorContext(r.Context(), "request failed", "err", err)
+	}
+	var ra retryAfter
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(ra.seconds))
+	}
+	body := errorDetail{Code: strings.ReplaceAll(http.StatusText(status), " ", ""), Message: e.Message, Target: r.URL.Path}
+	if e.Kind == errs.KindInvalid {
+		body.Message = "One or more validation errors occurred."
+		d := errorDetail{Code: e.Code, Message: e.Message}
+		if e.Target != "" {
+			d.Target = e.Target
+		}
+		body.Details = []errorDetail{d}
+	}
+	w.Header().Set("x-ms-error-code", e.Code)
+	writeJSON(w, status, struct {
+		CommunicationError errorDetail `json:"communicationError"`
+	}{body})
 }

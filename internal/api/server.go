@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/idempotency"
 	"github.com/switchboard-cc/switchboard/internal/identity"
+	"github.com/switchboard-cc/switchboard/internal/routing"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
 	"github.com/switchboard-cc/switchboard/internal/webhook"
 )
@@ -97,6 +98,7 @@ type Deps struct {
 	Webchat      *webchat.Service
 	TenantNames  TenantNames
 	Retention    RetentionStore
+	Routing      *routing.Config
 	// Web serves the embedded browser assets: /widget.js and /web/….
 	Web http.Handler
 }
@@ -126,6 +128,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerContacts()
 	s.registerWebchat()
 	s.registerRetention()
+	s.registerRouting()
 	return s
 }
 
@@ -178,8 +181,17 @@ type route struct {
 	minRole    identity.Role
 	versions   []string
 	idempotent bool
+	errors     errorStyle
 	h          func(w http.ResponseWriter, r *http.Request) error
 }
+
+// errorStyle is the error body a route answers with.
+type errorStyle uint8
+
+const (
+	acsErrors    errorStyle = iota // {"error": {code, message, target}}
+	routerErrors                   // Job Router: {"communicationError": {code, message, target, details}}
+)
 
 func (s *Server) handle(rt route) {
 	s.routes = append(s.routes, rt)
@@ -234,6 +246,10 @@ func (s *Server) addAction(base, name, action string, h http.Handler) {
 func (s *Server) inner(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.serve(rt, w, r); err != nil {
+			if rt.errors == routerErrors {
+				writeRouterError(w, r, err)
+				return
+			}
 			writeError(w, r, err)
 		}
 	})

@@ -37,6 +37,9 @@ type wallCase struct {
 	// for them the wall means: the other tenant's resource is untouched and
 	// the answer is the same as for an id nobody uses.
 	upsert bool
+	// upsertBody is what the caller sends to create its own (default: a
+	// subscription's).
+	upsertBody func(b *side, hookURL string) any
 }
 
 var wallCases = map[string]wallCase{
@@ -74,6 +77,36 @@ var wallCases = map[string]wallCase{
 	"GET /chat/threads/{thread}/messages/{message}":    {resource: "message", user: true},
 	"PATCH /chat/threads/{thread}/messages/{message}":  {resource: "message", user: true, body: map[string]any{"content": "rewritten"}},
 	"DELETE /chat/threads/{thread}/messages/{message}": {resource: "message", user: true},
+
+	"GET /routing/distributionPolicies/{id}":      {resource: "distributionPolicy"},
+	"PATCH /routing/distributionPolicies/{id}":    {resource: "distributionPolicy", upsert: true, upsertBody: distributionBody},
+	"DELETE /routing/distributionPolicies/{id}":   {resource: "distributionPolicy"},
+	"GET /routing/exceptionPolicies/{id}":         {resource: "exceptionPolicy"},
+	"PATCH /routing/exceptionPolicies/{id}":       {resource: "exceptionPolicy", upsert: true, upsertBody: exceptionBody},
+	"DELETE /routing/exceptionPolicies/{id}":      {resource: "exceptionPolicy"},
+	"GET /routing/classificationPolicies/{id}":    {resource: "classificationPolicy"},
+	"PATCH /routing/classificationPolicies/{id}":  {resource: "classificationPolicy", upsert: true, upsertBody: classificationBody},
+	"DELETE /routing/classificationPolicies/{id}": {resource: "classificationPolicy"},
+	"GET /routing/queues/{id}":                    {resource: "queue"},
+	"PATCH /routing/queues/{id}":                  {resource: "queue", upsert: true, upsertBody: queueBody},
+	"DELETE /routing/queues/{id}":                 {resource: "queue"},
+}
+
+func distributionBody(*side, string) any {
+	return map[string]any{"name": "B's own", "offerExpiresAfterSeconds": 30, "mode": map[string]any{"kind": "longestIdle"}}
+}
+
+func exceptionBody(*side, string) any {
+	return map[string]any{"name": "B's own", "exceptionRules": []any{map[string]any{"id": "r1", "trigger": map[string]any{"kind": "waitTime", "thresholdSeconds": 60},
+		"actions": []any{map[string]any{"kind": "cancel"}}}}}
+}
+
+func classificationBody(b *side, _ string) any {
+	return map[string]any{"name": "B's own", "fallbackQueueId": b.ids["queue"]}
+}
+
+func queueBody(b *side, _ string) any {
+	return map[string]any{"name": "B's own", "distributionPolicyId": b.ids["distributionPolicy"]}
 }
 
 // pngBytes is an attachment body: sent raw as image/png.
@@ -90,10 +123,14 @@ var publicRoutes = map[string]string{
 // listCases are the collection routes; each must show a tenant only its own
 // items. GET routes without an id must be here or in notLists.
 var listCases = map[string]string{
-	"GET /contacts":           "contact",
-	"GET /users":              "user",
-	"GET /eventSubscriptions": "subscription",
-	"GET /deadLetters":        "deadLetter",
+	"GET /routing/distributionPolicies":   "distributionPolicy",
+	"GET /routing/exceptionPolicies":      "exceptionPolicy",
+	"GET /routing/classificationPolicies": "classificationPolicy",
+	"GET /routing/queues":                 "queue",
+	"GET /contacts":                       "contact",
+	"GET /users":                          "user",
+	"GET /eventSubscriptions":             "subscription",
+	"GET /deadLetters":                    "deadLetter",
 }
 
 var notLists = map[string]string{
@@ -179,6 +216,31 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 	resp, body = c.Do(t, "POST", "/contacts"+nv, map[string]any{"displayName": name + " customer", "handles": []map[string]string{{"kind": "external", "value": name + "-crm-1"}}})
 	wantStatus(t, resp, body, http.StatusCreated)
 	sd.ids["contact"] = switchboardtest.JSON(t, body)["id"].(string)
+
+	// Job router configuration: one of each, the queue and the
+	// classification policy referring to the others.
+	rv := "?api-version=2023-11-01"
+	for _, e := range []struct{ kind, res, id string }{
+		{"distributionPolicies", "distributionPolicy", name + "-dp"}, {"exceptionPolicies", "exceptionPolicy", name + "-ep"},
+		{"queues", "queue", name + "-q"}, {"classificationPolicies", "classificationPolicy", name + "-cp"},
+	} {
+		var b any
+		switch e.res {
+		case "distributionPolicy":
+			b = distributionBody(sd, "")
+		case "exceptionPolicy":
+			b = exceptionBody(sd, "")
+		case "queue":
+			b = map[string]any{"distributionPolicyId": sd.ids["distributionPolicy"], "exceptionPolicyId": sd.ids["exceptionPolicy"]}
+		case "classificationPolicy":
+			b = classificationBody(sd, "")
+		}
+		req := c.Request("PATCH", "/routing/"+e.kind+"/"+e.id+rv, b)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		resp, body := c.Send(t, req)
+		wantStatus(t, resp, body, http.StatusCreated)
+		sd.ids[e.res] = e.id
+	}
 	return sd
 }
 
@@ -221,6 +283,11 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 	resp, body := sd.c.Do(t, "GET", "/contacts/"+sd.ids["contact"]+nv, nil)
 	wantStatus(t, resp, body, 200)
 	b.Write(body)
+	for _, kr := range [][2]string{{"distributionPolicies", "distributionPolicy"}, {"exceptionPolicies", "exceptionPolicy"}, {"queues", "queue"}, {"classificationPolicies", "classificationPolicy"}} {
+		resp, body := sd.c.Do(t, "GET", "/routing/"+kr[0]+"/"+sd.ids[kr[1]]+"?api-version=2023-11-01", nil)
+		wantStatus(t, resp, body, 200)
+		b.Write(body)
+	}
 	// The identity's token still works: it was neither revoked nor deleted.
 	req := newRequest(t, "GET", s.HTTPURL+"/me"+nv, nil)
 	req.Header.Set("Authorization", "Bearer "+sd.token)
@@ -280,6 +347,8 @@ func versionFor(path string) string {
 	switch {
 	case strings.HasPrefix(path, "/identities"):
 		return idv
+	case strings.HasPrefix(path, "/routing/"):
+		return "?api-version=2023-11-01"
 	case strings.HasSuffix(path, "/attachments"):
 		return nv + "&name=a.png"
 	case strings.HasPrefix(path, "/chat/"):
@@ -395,8 +464,8 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		wc := wallCases[key]
 		method, route, _ := strings.Cut(key, " ")
 		for _, cl := range callers {
-			if cl.name == "session" && strings.HasPrefix(route, "/identities") {
-				continue // the Identity API takes only access keys
+			if cl.name == "session" && (strings.HasPrefix(route, "/identities") || strings.HasPrefix(route, "/routing/")) {
+				continue // the Identity and Job Router APIs take only access keys
 			}
 			if (cl.name == "user") != wc.user {
 				continue // chat takes only user tokens; the rest never does
@@ -405,6 +474,9 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 				body := sideBody(key, wc.body)
 				if wc.upsert {
 					body = map[string]any{"endpoint": hook.URL, "name": "B's own"}
+					if wc.upsertBody != nil {
+						body = wc.upsertBody(b, hook.URL)
+					}
 				}
 				theirs := pathFor(route, idsFor(wc.resource, a.ids)) + versionFor(route)
 				unused := map[string]string{"thread": unusedID("thread", b.tenant), "message": "1700000000000"}
@@ -415,8 +487,8 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					// for an id nobody has.
 					r1, b1 := cl.do(t, method, theirs, body, withHeader("If-Match", `"1"`))
 					r2, b2 := cl.do(t, method, nobodys, body, withHeader("If-Match", `"1"`))
-					e1 := wantError(t, r1, b1, http.StatusPreconditionFailed, "")
-					e2 := wantError(t, r2, b2, http.StatusPreconditionFailed, "")
+					e1 := wantAnyError(t, route, r1, b1, http.StatusPreconditionFailed, "")
+					e2 := wantAnyError(t, route, r2, b2, http.StatusPreconditionFailed, "")
 					if e1.Error.Code != e2.Error.Code {
 						t.Fatalf("A's id answers %s, an unused id %s", e1.Error.Code, e2.Error.Code)
 					}
@@ -430,9 +502,9 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					wantStatus(t, resp, got, http.StatusNoContent)
 				} else {
 					r1, b1 := cl.do(t, method, theirs, body)
-					e1 := wantError(t, r1, b1, http.StatusNotFound, "NotFound")
+					e1 := wantAnyError(t, route, r1, b1, http.StatusNotFound, "NotFound")
 					r2, b2 := cl.do(t, method, nobodys, body)
-					e2 := wantError(t, r2, b2, http.StatusNotFound, "NotFound")
+					e2 := wantAnyError(t, route, r2, b2, http.StatusNotFound, "NotFound")
 					if e1.Error.Code != e2.Error.Code || e1.Error.Target != e2.Error.Target {
 						t.Fatalf("A's id and an unused id are told apart:\n%s\n%s", b1, b2)
 					}
@@ -462,7 +534,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 				cursor, _ := json.Marshal(map[string]string{"a": other.ids[res]})
 				fromTheirs := "&continuationToken=" + base64.RawURLEncoding.EncodeToString(cursor)
 				for _, q := range []string{"", "&maxpagesize=1", fromTheirs} {
-					next := path + nv + q
+					next := path + versionFor(path) + q
 					var seen []string
 					for next != "" {
 						resp, body := sd.c.Do(t, "GET", next, nil)
@@ -487,7 +559,10 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 						t.Fatalf("%s's list lacks its own %s %s (saw %v)", sd.name, res, sd.ids[res], seen)
 					}
 				}
-				// The session view agrees.
+				// The session view agrees (the Job Router takes access keys only).
+				if strings.HasPrefix(path, "/routing/") {
+					return
+				}
 				resp, body := sd.admin.do(t, "GET", path+nv, nil)
 				wantStatus(t, resp, body, 200)
 				if strings.Contains(string(body), other.ids[res]) {
@@ -658,4 +733,32 @@ func unusedID(resource string, tn tenant.ID) string {
 		return "unused-" + uuid.NewString()[:8]
 	}
 	return uuid.NewString()
+}
+
+// wantAnyError is wantError for any route: the Job Router answers in its own
+// envelope ({"communicationError": …}, target = the path), which is made
+// comparable here by leaving the target out.
+func wantAnyError(t *testing.T, route string, resp *http.Response, body []byte, status int, code string) apiError {
+	t.Helper()
+	if !strings.HasPrefix(route, "/routing/") {
+		return wantError(t, resp, body, status, code)
+	}
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
+	}
+	var env struct {
+		CommunicationError struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"communicationError"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil || env.CommunicationError.Code == "" {
+		t.Fatalf("not a Job Router error body: %s", body)
+	}
+	if code != "" && env.CommunicationError.Code != code {
+		t.Fatalf("error code %q, want %q: %s", env.CommunicationError.Code, code, body)
+	}
+	var e apiError
+	e.Error.Code = env.CommunicationError.Code
+	return e
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/netguard"
 	"github.com/switchboard-cc/switchboard/internal/realtime"
+	"github.com/switchboard-cc/switchboard/internal/routing"
 	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
@@ -149,6 +150,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
 		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
 		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st, Web: web.Handler(),
+		Routing: routing.NewConfig(st, st),
 	})
 	return a, nil
 }

@@ -53,6 +53,7 @@ var forbidden = map[string][]string{
 	"internal/webhook":      {"database/sql", module + "internal/store", module + "internal/api"},
 	"internal/conversation": {"net/http", "database/sql", "github.com/nats-io/", "github.com/coder/websocket", module + "internal/store", module + "internal/api", module + "internal/bus", module + "internal/realtime"},
 	"internal/contact":      {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
+	"internal/routing":      {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
 	"internal/realtime":     {"database/sql", module + "internal/store", module + "internal/api"},
 }
 

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/routing"
+)
+
+// routingVersions are the Job Router API versions the SDKs send.
+var routingVersions = []string{"2021-04-07-preview1", "2022-07-18-preview", "2023-08-25-preview", "2023-11-01", "2024-01-18-preview"}
+
+func (s *Server) registerRouting() {
+	for _, kind := range []routing.Kind{routing.KindDistributionPolicy, routing.KindClassificationPolicy, routing.KindExceptionPolicy, routing.KindQueue} {
+		base := "/routing/" + string(kind)
+		r := func(method, path string, h func(k routing.Kind) func(w http.ResponseWriter, r *http.Request) error) route {
+			return route{method: method, path: path, auth: authKey, versions: routingVersions, errors: routerErrors, h: h(kind)}
+		}
+		s.handle(r("PATCH", base+"/{id}", s.upsertConfig))
+		s.handle(r("GET", base+"/{id}", s.getConfig))
+		s.handle(r("DELETE", base+"/{id}", s.deleteConfig))
+		s.handle(r("GET", base, s.listConfig))
+	}
+}
+
+// configJSON is an entity's document with its etag, as the API shows it.
+func configJSON(e routing.Entity) json.RawMessage {
+	doc, err := routing.Decode(e.Doc)
+	if err != nil {
+		return e.Doc
+	}
+	doc["etag"] = etag(e.Version)
+	raw, _ := json.Marshal(doc)
+	return raw
+}
+
+func writeEntity(w http.ResponseWriter, status int, e routing.Entity) {
+	w.Header().Set("ETag", etag(e.Version))
+	w.Header().Set("Last-Modified", e.UpdatedAt.UTC().Format(http.TimeFormat))
+	writeJSON(w, status, configJSON(e))
+}
+
+func (s *Server) upsertConfig(kind routing.Kind) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		version, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
+		raw, err := mergePatch(r)
+		if err != nil {
+			return err
+		}
+		patch := make(map[string]any, len(raw))
+		for k, v := range raw {
+			var x any
+			if err := json.Unmarshal(v, &x); err != nil {
+				return errs.Invalid("InvalidRequestBody", "field %q is not JSON", k).WithTarget(k)
+			}
+			patch[k] = x
+		}
+		e, created, err := s.deps.Routing.Upsert(r.Context(), kind, r.PathValue("id"), patch, version)
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		writeEntity(w, status, e)
+		return nil
+	}
+}
+
+func (s *Server) getConfig(kind routing.Kind) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		e, err := s.deps.Routing.Get(r.Context(), kind, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		writeEntity(w, http.StatusOK, e)
+		return nil
+	}
+}
+
+func (s *Server) deleteConfig(kind routing.Kind) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.deps.Routing.Delete(r.Context(), kind, r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+func (s *Server) listConfig(kind routing.Kind) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := pageParams(r)
+		if err != nil {
+			return err
+		}
+		es, err := s.deps.Routing.List(r.Context(), kind, p.After, p.Limit+1)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pageOf(r, p, es, func(e routing.Entity) string { return e.ID }, configJSON))
+		return nil
+	}
+}

@@ -1,0 +1,330 @@
+// Package routing is the job router (ACS Job Router semantics): the
+// policies and queues that configure it, and, built on them, workers, jobs
+// and offers. It is pure logic behind a store.
+package routing
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+)
+
+// Kind names a configuration entity's collection.
+type Kind string
+
+// The configuration collections, named as in the REST paths.
+const (
+	KindDistributionPolicy   Kind = "distributionPolicies"
+	KindClassificationPolicy Kind = "classificationPolicies"
+	KindExceptionPolicy      Kind = "exceptionPolicies"
+	KindQueue                Kind = "queues"
+)
+
+// legacyKinds maps the kebab-case kinds of the older previews to the
+// camelCase ones responses use.
+var legacyKinds = map[string]string{
+	"longest-idle": "longestIdle", "round-robin": "roundRobin", "best-worker": "bestWorker",
+	"static-rule": "static", "direct-map-rule": "directMap", "expression-rule": "expression",
+	"azure-function-rule": "function", "webhook-rule": "webhook",
+	"wait-time": "waitTime", "queue-length": "queueLength",
+	"manual-reclassify": "manualReclassify",
+	"conditional":       "conditional", "pass-through": "passThrough", "rule-engine": "ruleEngine",
+	"static": "static", "weighted-allocation-queue-selector": "weightedAllocation",
+	"weighted-allocation-worker-selector": "weightedAllocation",
+}
+
+// NormalizeKinds rewrites every "kind" member in a document to its
+// current spelling.
+func NormalizeKinds(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if k, ok := x["kind"].(string); ok {
+			if n, ok := legacyKinds[k]; ok {
+				x["kind"] = n
+			}
+		}
+		for _, c := range x {
+			NormalizeKinds(c)
+		}
+	case []any:
+		for _, c := range x {
+			NormalizeKinds(c)
+		}
+	}
+}
+
+func invalid(target, format string, args ...any) error {
+	return errs.Invalid("InvalidRequestBody", format, args...).WithTarget(target)
+}
+
+// ValidID checks an entity id from a path.
+func ValidID(id string) error {
+	if id == "" || len(id) > 256 || strings.ContainsAny(id, "/?#\x00") {
+		return errs.Invalid("InvalidId", "ids have 1 to 256 characters and no '/', '?' or '#'").WithTarget("id")
+	}
+	return nil
+}
+
+func str(doc map[string]any, key string) (string, error) {
+	v, ok := doc[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", invalid(key, "%s must be a string", key)
+	}
+	return s, nil
+}
+
+func num(doc map[string]any, key string) (float64, bool, error) {
+	v, ok := doc[key]
+	if !ok || v == nil {
+		return 0, false, nil
+	}
+	f, ok := v.(float64)
+	if !ok {
+		return 0, false, invalid(key, "%s must be a number", key)
+	}
+	return f, true, nil
+}
+
+// Refs are the other entities a configuration entity names.
+type Refs struct {
+	DistributionPolicy string
+	ExceptionPolicy    string
+	FallbackQueue      string
+}
+
+// Prepare checks a merged document of kind and completes it as the service
+// does (defaults, generated ids, the queue's Id label). It returns what the
+// document refers to, for the caller to check.
+func Prepare(kind Kind, id string, doc map[string]any) (Refs, error) {
+	NormalizeKinds(doc)
+	doc["id"] = id
+	delete(doc, "etag")
+	if name, err := str(doc, "name"); err != nil {
+		return Refs{}, err
+	} else if len(name) > 256 {
+		return Refs{}, invalid("name", "name must be at most 256 characters")
+	}
+	switch kind {
+	case KindDistributionPolicy:
+		return Refs{}, prepareDistribution(doc)
+	case KindClassificationPolicy:
+		return prepareClassification(doc)
+	case KindExceptionPolicy:
+		return Refs{}, prepareException(doc)
+	case KindQueue:
+		return prepareQueue(id, doc)
+	}
+	return Refs{}, fmt.Errorf("routing: unknown kind %q", kind)
+}
+
+func prepareDistribution(doc map[string]any) error {
+	if v, ok, err := num(doc, "offerExpiresAfterSeconds"); err != nil {
+		return err
+	} else if ok && v <= 0 {
+		return invalid("offerExpiresAfterSeconds", "offerExpiresAfterSeconds must be positive")
+	}
+	mode, ok := doc["mode"].(map[string]any)
+	if !ok {
+		if doc["mode"] != nil {
+			return invalid("mode", "mode must be an object")
+		}
+		return nil
+	}
+	switch mode["kind"] {
+	case "longestIdle", "roundRobin", "bestWorker":
+	default:
+		return invalid("mode.kind", "mode.kind must be longestIdle, roundRobin or bestWorker")
+	}
+	for key, def := range map[string]float64{"minConcurrentOffers": 1, "maxConcurrentOffers": 1} {
+		v, ok, err := num(mode, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			mode[key] = def
+		} else if v < 1 || v != float64(int(v)) {
+			return invalid("mode."+key, "mode.%s must be a positive integer", key)
+		}
+	}
+	if mode["minConcurrentOffers"].(float64) > mode["maxConcurrentOffers"].(float64) {
+		return invalid("mode", "minConcurrentOffers must not exceed maxConcurrentOffers")
+	}
+	if _, ok := mode["bypassSelectors"]; !ok {
+		mode["bypassSelectors"] = false
+	} else if _, isBool := mode["bypassSelectors"].(bool); !isBool {
+		return invalid("mode.bypassSelectors", "mode.bypassSelectors must be a boolean")
+	}
+	return nil
+}
+
+func prepareClassification(doc map[string]any) (Refs, error) {
+	for _, key := range []string{"queueSelectorAttachments", "workerSelectorAttachments"} {
+		switch v := doc[key].(type) {
+		case nil:
+			doc[key] = []any{}
+		case []any:
+			for i, a := range v {
+				m, ok := a.(map[string]any)
+				if !ok || m["kind"] == nil {
+					return Refs{}, invalid(fmt.Sprintf("%s[%d]", key, i), "each attachment is an object with a kind")
+				}
+				switch m["kind"] {
+				case "static", "conditional", "passThrough", "ruleEngine", "weightedAllocation":
+				default:
+					return Refs{}, invalid(fmt.Sprintf("%s[%d].kind", key, i), "unknown attachment kind %v", m["kind"])
+				}
+			}
+		default:
+			return Refs{}, invalid(key, "%s must be an array", key)
+		}
+	}
+	if r, ok := doc["prioritizationRule"]; ok && r != nil {
+		if err := validRule(r, "prioritizationRule"); err != nil {
+			return Refs{}, err
+		}
+	}
+	fallback, err := str(doc, "fallbackQueueId")
+	return Refs{FallbackQueue: fallback}, err
+}
+
+func validRule(r any, target string) error {
+	m, ok := r.(map[string]any)
+	if !ok {
+		return invalid(target, "%s must be a rule object", target)
+	}
+	switch m["kind"] {
+	case "static", "directMap", "expression", "function", "webhook":
+		return nil
+	}
+	return invalid(target+".kind", "rule kind must be static, directMap, expression, function or webhook")
+}
+
+func prepareException(doc map[string]any) error {
+	rules, ok := doc["exceptionRules"].([]any)
+	if !ok {
+		if doc["exceptionRules"] != nil {
+			return invalid("exceptionRules", "exceptionRules must be an array")
+		}
+		doc["exceptionRules"] = []any{}
+		return nil
+	}
+	seen := map[string]bool{}
+	for i, r := range rules {
+		rule, ok := r.(map[string]any)
+		at := fmt.Sprintf("exceptionRules[%d]", i)
+		if !ok {
+			return invalid(at, "each exception rule is an object")
+		}
+		id, _ := rule["id"].(string)
+		if id == "" || seen[id] {
+			return invalid(at+".id", "each exception rule needs a unique id")
+		}
+		seen[id] = true
+		trigger, _ := rule["trigger"].(map[string]any)
+		switch {
+		case trigger == nil:
+			return invalid(at+".trigger", "a rule needs a trigger")
+		case trigger["kind"] == "waitTime":
+			if v, ok, err := num(trigger, "thresholdSeconds"); err != nil || !ok || v < 0 {
+				return invalid(at+".trigger.thresholdSeconds", "waitTime needs a non-negative thresholdSeconds")
+			}
+		case trigger["kind"] == "queueLength":
+			if v, ok, err := num(trigger, "threshold"); err != nil || !ok || v < 0 {
+				return invalid(at+".trigger.threshold", "queueLength needs a non-negative threshold")
+			}
+		default:
+			return invalid(at+".trigger.kind", "trigger kind must be waitTime or queueLength")
+		}
+		actions, _ := rule["actions"].([]any)
+		if len(actions) == 0 {
+			return invalid(at+".actions", "a rule needs at least one action")
+		}
+		for j, a := range actions {
+			act, ok := a.(map[string]any)
+			if !ok {
+				return invalid(fmt.Sprintf("%s.actions[%d]", at, j), "each action is an object")
+			}
+			switch act["kind"] {
+			case "cancel", "manualReclassify", "reclassify":
+			default:
+				return invalid(fmt.Sprintf("%s.actions[%d].kind", at, j), "action kind must be cancel, manualReclassify or reclassify")
+			}
+			if id, _ := act["id"].(string); id == "" {
+				act["id"] = uuid.NewString()
+			}
+		}
+	}
+	return nil
+}
+
+func prepareQueue(id string, doc map[string]any) (Refs, error) {
+	dp, err := str(doc, "distributionPolicyId")
+	if err != nil {
+		return Refs{}, err
+	}
+	if dp == "" {
+		return Refs{}, invalid("distributionPolicyId", "a queue needs a distributionPolicyId")
+	}
+	ep, err := str(doc, "exceptionPolicyId")
+	if err != nil {
+		return Refs{}, err
+	}
+	labels, ok := doc["labels"].(map[string]any)
+	if !ok {
+		if doc["labels"] != nil {
+			return Refs{}, invalid("labels", "labels must be an object")
+		}
+		labels = map[string]any{}
+		doc["labels"] = labels
+	}
+	for k, v := range labels {
+		switch v.(type) {
+		case string, float64, bool:
+		default:
+			return Refs{}, invalid("labels."+k, "label values are strings, numbers or booleans")
+		}
+	}
+	// As ACS: a queue carries its own id as a label, so selectors can name it.
+	labels["Id"] = id
+	return Refs{DistributionPolicy: dp, ExceptionPolicy: ep}, nil
+}
+
+// Merge applies an RFC 7396 merge patch to doc: null removes, objects merge.
+func Merge(doc, patch map[string]any) map[string]any {
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	for k, v := range patch {
+		if v == nil {
+			delete(doc, k)
+			continue
+		}
+		if pm, ok := v.(map[string]any); ok {
+			if dm, ok := doc[k].(map[string]any); ok {
+				doc[k] = Merge(dm, pm)
+				continue
+			}
+			doc[k] = Merge(nil, pm)
+			continue
+		}
+		doc[k] = v
+	}
+	return doc
+}
+
+// Decode reads a JSON document.
+func Decode(raw []byte) (map[string]any, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}

@@ -1,0 +1,78 @@
+package routing_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/routing"
+)
+
+func doc(t *testing.T, s string) map[string]any {
+	t.Helper()
+	d, err := routing.Decode([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestPrepareCompletesAsACS(t *testing.T) {
+	d := doc(t, `{"name":"d","mode":{"kind":"longest-idle"}}`)
+	if _, err := routing.Prepare(routing.KindDistributionPolicy, "dp", d); err != nil {
+		t.Fatal(err)
+	}
+	mode := d["mode"].(map[string]any)
+	if mode["kind"] != "longestIdle" || mode["minConcurrentOffers"] != 1.0 || mode["maxConcurrentOffers"] != 1.0 || mode["bypassSelectors"] != false || d["id"] != "dp" {
+		t.Fatalf("completed %v", d)
+	}
+	q := doc(t, `{"distributionPolicyId":"dp","labels":{"lang":"id"}}`)
+	refs, err := routing.Prepare(routing.KindQueue, "q1", q)
+	if err != nil || refs.DistributionPolicy != "dp" || q["labels"].(map[string]any)["Id"] != "q1" {
+		t.Fatalf("queue %v %v %v", q, refs, err)
+	}
+	e := doc(t, `{"exceptionRules":[{"id":"r","trigger":{"kind":"wait-time","thresholdSeconds":5},"actions":[{"kind":"cancel"}]}]}`)
+	if _, err := routing.Prepare(routing.KindExceptionPolicy, "ep", e); err != nil {
+		t.Fatal(err)
+	}
+	act := e["exceptionRules"].([]any)[0].(map[string]any)["actions"].([]any)[0].(map[string]any)
+	if act["id"] == "" || e["exceptionRules"].([]any)[0].(map[string]any)["trigger"].(map[string]any)["kind"] != "waitTime" {
+		t.Fatalf("exception policy %v", e)
+	}
+}
+
+func TestPrepareRefusesBadInput(t *testing.T) {
+	for _, c := range []struct {
+		kind routing.Kind
+		doc  string
+	}{
+		{routing.KindDistributionPolicy, `{"mode":{"kind":"fastest"}}`},
+		{routing.KindDistributionPolicy, `{"mode":{"kind":"roundRobin","minConcurrentOffers":3,"maxConcurrentOffers":2}}`},
+		{routing.KindDistributionPolicy, `{"mode":{"kind":"roundRobin","maxConcurrentOffers":-1}}`},
+		{routing.KindDistributionPolicy, `{"offerExpiresAfterSeconds":0}`},
+		{routing.KindDistributionPolicy, `{"name":7}`},
+		{routing.KindQueue, `{}`},
+		{routing.KindQueue, `{"distributionPolicyId":"dp","labels":{"x":{"nested":true}}}`},
+		{routing.KindExceptionPolicy, `{"exceptionRules":[{"id":"r","trigger":{"kind":"never"},"actions":[{"kind":"cancel"}]}]}`},
+		{routing.KindExceptionPolicy, `{"exceptionRules":[{"id":"r","trigger":{"kind":"queueLength","threshold":-1},"actions":[{"kind":"cancel"}]}]}`},
+		{routing.KindExceptionPolicy, `{"exceptionRules":[{"id":"r","trigger":{"kind":"waitTime","thresholdSeconds":1},"actions":[]}]}`},
+		{routing.KindExceptionPolicy, `{"exceptionRules":[{"id":"r","trigger":{"kind":"waitTime","thresholdSeconds":1},"actions":[{"kind":"cancel"}]},{"id":"r","trigger":{"kind":"waitTime","thresholdSeconds":1},"actions":[{"kind":"cancel"}]}]}`},
+		{routing.KindClassificationPolicy, `{"queueSelectorAttachments":[{"kind":"magic"}]}`},
+		{routing.KindClassificationPolicy, `{"prioritizationRule":{"kind":"dice"}}`},
+	} {
+		if _, err := routing.Prepare(c.kind, "x", doc(t, c.doc)); errs.KindOf(err) != errs.KindInvalid {
+			t.Errorf("%s %s: %v, want invalid", c.kind, c.doc, err)
+		}
+	}
+	if err := routing.ValidID("a/b"); err == nil {
+		t.Error("an id with a slash was accepted")
+	}
+}
+
+func TestMergePatch(t *testing.T) {
+	got := routing.Merge(doc(t, `{"a":1,"b":{"c":2,"d":3},"e":[1,2]}`), doc(t, `{"a":null,"b":{"c":null,"f":4},"e":[3],"g":{"h":null,"i":5}}`))
+	raw, _ := json.Marshal(got)
+	if string(raw) != `{"b":{"d":3,"f":4},"e":[3],"g":{"i":5}}` {
+		t.Fatalf("merged %s", raw)
+	}
+}
