@@ -139,7 +139,13 @@ func prepareDistribution(doc map[string]any) error {
 		return nil
 	}
 	switch mode["kind"] {
-	case "longestIdle", "roundRobin", "bestWorker":
+	case "longestIdle", "roundRobin":
+	case "bestWorker":
+		if r, ok := mode["scoringRule"]; ok && r != nil {
+			if err := checkRule(r, "mode.scoringRule"); err != nil {
+				return err
+			}
+		}
 	default:
 		return invalid("mode.kind", "mode.kind must be longestIdle, roundRobin or bestWorker")
 	}
@@ -176,10 +182,19 @@ func prepareClassification(doc map[string]any) (Refs, error) {
 				if !ok || m["kind"] == nil {
 					return Refs{}, invalid(fmt.Sprintf("%s[%d]", key, i), "each attachment is an object with a kind")
 				}
+				at := fmt.Sprintf("%s[%d]", key, i)
 				switch m["kind"] {
-				case "static", "conditional", "passThrough", "ruleEngine", "weightedAllocation":
+				case "static", "passThrough", "weightedAllocation":
+				case "conditional":
+					if err := checkRule(m["condition"], at+".condition"); err != nil {
+						return Refs{}, err
+					}
+				case "ruleEngine":
+					if err := checkRule(m["rule"], at+".rule"); err != nil {
+						return Refs{}, err
+					}
 				default:
-					return Refs{}, invalid(fmt.Sprintf("%s[%d].kind", key, i), "unknown attachment kind %v", m["kind"])
+					return Refs{}, invalid(at+".kind", "unknown attachment kind %v", m["kind"])
 				}
 			}
 		default:
@@ -187,24 +202,12 @@ func prepareClassification(doc map[string]any) (Refs, error) {
 		}
 	}
 	if r, ok := doc["prioritizationRule"]; ok && r != nil {
-		if err := validRule(r, "prioritizationRule"); err != nil {
+		if err := checkRule(r, "prioritizationRule"); err != nil {
 			return Refs{}, err
 		}
 	}
 	fallback, err := str(doc, "fallbackQueueId")
 	return Refs{FallbackQueue: fallback}, err
-}
-
-func validRule(r any, target string) error {
-	m, ok := r.(map[string]any)
-	if !ok {
-		return invalid(target, "%s must be a rule object", target)
-	}
-	switch m["kind"] {
-	case "static", "directMap", "expression", "function", "webhook":
-		return nil
-	}
-	return invalid(target+".kind", "rule kind must be static, directMap, expression, function or webhook")
 }
 
 func prepareException(doc map[string]any) error {

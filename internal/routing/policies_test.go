@@ -76,3 +76,34 @@ func TestMergePatch(t *testing.T) {
 		t.Fatalf("merged %s", raw)
 	}
 }
+
+func TestRules(t *testing.T) {
+	labels := map[string]any{"Urgent": true, "Level": 7.0, "Lang": "id"}
+	for _, c := range []struct {
+		rule map[string]any
+		want any
+	}{
+		{map[string]any{"kind": "static", "value": 5.0}, 5.0},
+		{map[string]any{"kind": "expression", "language": "powerFx", "expression": "If(job.Urgent = true, 10, 1)"}, 10.0},
+		{map[string]any{"kind": "expression", "expression": "If(And(job.Level > 5, job.Lang <> \"en\"), \"vip\", \"std\")"}, "vip"},
+		{map[string]any{"kind": "expression", "expression": "Not(job.Urgent)"}, false},
+		{map[string]any{"kind": "expression", "language": "cel", "expression": "job.Level >= 7 ? job.Level * 2.0 : 0.0"}, 14.0},
+	} {
+		got, err := routing.EvaluateRule(c.rule, labels)
+		if err != nil || got != c.want {
+			t.Errorf("%v: %v (%v), want %v", c.rule["expression"], got, err, c.want)
+		}
+	}
+	// Bad expressions are refused when a policy is written.
+	for _, expr := range []string{"If(job.Urgent = true, 10)", "job.Urgent = = 1", "Launch(\"missiles\")", "\"open"} {
+		d := doc(t, `{"prioritizationRule":{"kind":"expression","language":"powerFx","expression":`+strconvQuote(expr)+`}}`)
+		if _, err := routing.Prepare(routing.KindClassificationPolicy, "cp", d); errs.KindOf(err) != errs.KindInvalid {
+			t.Errorf("%q was accepted: %v", expr, err)
+		}
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
