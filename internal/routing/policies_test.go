@@ -107,3 +107,34 @@ func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+func TestSelectors(t *testing.T) {
+	labels := map[string]any{"lang": "id", "skill": 7.0, "vip": true}
+	for _, c := range []struct {
+		s    routing.Selector
+		want bool
+	}{
+		{routing.Selector{Key: "lang", LabelOperator: routing.Equal, Value: "id"}, true},
+		{routing.Selector{Key: "lang", LabelOperator: routing.Equal, Value: "en"}, false},
+		{routing.Selector{Key: "lang", LabelOperator: routing.NotEqual, Value: "en"}, true},
+		{routing.Selector{Key: "missing", LabelOperator: routing.NotEqual, Value: "x"}, true},
+		{routing.Selector{Key: "missing", LabelOperator: routing.Equal, Value: "x"}, false},
+		{routing.Selector{Key: "skill", LabelOperator: routing.GreaterThanOrEqual, Value: 7.0}, true},
+		{routing.Selector{Key: "skill", LabelOperator: routing.GreaterThan, Value: 7.0}, false},
+		{routing.Selector{Key: "skill", LabelOperator: routing.LessThan, Value: 10.0}, true},
+		{routing.Selector{Key: "skill", LabelOperator: routing.LessThanOrEqual, Value: 6.0}, false},
+		{routing.Selector{Key: "lang", LabelOperator: routing.LessThan, Value: 3.0}, false},
+		{routing.Selector{Key: "vip", LabelOperator: routing.Equal, Value: true}, true},
+		{routing.Selector{Key: "skill", LabelOperator: routing.Equal, Value: "7"}, false},
+	} {
+		if got := c.s.Matches(labels); got != c.want {
+			t.Errorf("%+v: %v, want %v", c.s, got, c.want)
+		}
+	}
+	for _, bad := range []routing.Selector{{Key: "", LabelOperator: routing.Equal, Value: "x"}, {Key: "a", LabelOperator: "like", Value: "x"},
+		{Key: "a", LabelOperator: routing.GreaterThan, Value: "x"}, {Key: "a", LabelOperator: routing.Equal, Value: []any{1}}} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v passed validation", bad)
+		}
+	}
+}
