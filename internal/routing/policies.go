@@ -183,6 +183,9 @@ func prepareClassification(doc map[string]any) (Refs, error) {
 					return Refs{}, invalid(fmt.Sprintf("%s[%d]", key, i), "each attachment is an object with a kind")
 				}
 				at := fmt.Sprintf("%s[%d]", key, i)
+				if err := checkSelectors(m, at); err != nil {
+					return Refs{}, err
+				}
 				switch m["kind"] {
 				case "static", "passThrough", "weightedAllocation":
 				case "conditional":
@@ -208,6 +211,55 @@ func prepareClassification(doc map[string]any) (Refs, error) {
 	}
 	fallback, err := str(doc, "fallbackQueueId")
 	return Refs{FallbackQueue: fallback}, err
+}
+
+// checkSelectors validates the selectors an attachment carries, singly
+// (static) or in lists (conditional, weighted allocations).
+func checkSelectors(att map[string]any, at string) error {
+	check := func(v any, where string) error {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return invalid(where, "a selector is malformed")
+		}
+		var sel Selector
+		if json.Unmarshal(raw, &sel) != nil {
+			return invalid(where, "a selector is malformed")
+		}
+		if err := sel.Validate(); err != nil {
+			e := errs.As(err)
+			return e.WithTarget(where + "." + e.Target)
+		}
+		return nil
+	}
+	for _, single := range []string{"queueSelector", "workerSelector"} {
+		if v, ok := att[single]; ok {
+			if err := check(v, at+"."+single); err != nil {
+				return err
+			}
+		}
+	}
+	checkList := func(holder map[string]any, where string) error {
+		for _, many := range []string{"queueSelectors", "workerSelectors"} {
+			l, _ := holder[many].([]any)
+			for i, v := range l {
+				if err := check(v, fmt.Sprintf("%s.%s[%d]", where, many, i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := checkList(att, at); err != nil {
+		return err
+	}
+	allocs, _ := att["allocations"].([]any)
+	for i, a := range allocs {
+		m, _ := a.(map[string]any)
+		if err := checkList(m, fmt.Sprintf("%s.allocations[%d]", at, i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func prepareException(doc map[string]any) error {

@@ -138,3 +138,17 @@ func TestSelectors(t *testing.T) {
 		}
 	}
 }
+
+func TestAttachmentSelectorsChecked(t *testing.T) {
+	good := doc(t, `{"queueSelectorAttachments":[{"kind":"static","queueSelector":{"key":"Id","labelOperator":"equal","value":"q1"}}],
+		"workerSelectorAttachments":[{"kind":"conditional","condition":{"kind":"expression","expression":"job.Vip = true"},
+		"workerSelectors":[{"key":"skill","labelOperator":"greaterThan","value":5}]}]}`)
+	if _, err := routing.Prepare(routing.KindClassificationPolicy, "cp", good); err != nil {
+		t.Fatal(err)
+	}
+	bad := doc(t, `{"workerSelectorAttachments":[{"kind":"static","workerSelector":{"key":"skill","labelOperator":"around","value":5}}]}`)
+	_, err := routing.Prepare(routing.KindClassificationPolicy, "cp", bad)
+	if e := errs.As(err); e.Kind != errs.KindInvalid || e.Target != "workerSelectorAttachments[0].workerSelector.labelOperator" {
+		t.Fatalf("bad selector: %v (target %q)", err, e.Target)
+	}
+}
