@@ -1463,6 +1463,12 @@ func routerConfig(l *live) {
 	l.send("/routing/queues/{id}", patch("/routing/queues/q1", map[string]any{"distributionPolicyId": "dp1", "exceptionPolicyId": "ep1", "labels": map[string]any{"lang": "id"}}), 201)
 	l.send("/routing/queues/{id}", patch("/routing/queues/q2", map[string]any{"distributionPolicyId": "nope"}), 400)
 	l.send("/routing/classificationPolicies/{id}", patch("/routing/classificationPolicies/cp1", map[string]any{"fallbackQueueId": "q1"}), 201)
+	l.send("/routing/workers/{id}", patch("/routing/workers/w1", map[string]any{"capacity": 100, "availableForOffers": true, "queues": []string{"q1"},
+		"channels": []any{map[string]any{"channelId": "voice", "capacityCostPerJob": 100}, map[string]any{"channelId": "chat", "capacityCostPerJob": 20, "maxNumberOfJobs": 5}}}), 201)
+	l.send("/routing/workers", l.c.Request("GET", "/routing/workers"+rv+"&state=active&channelId=chat", nil), 200)
+	l.send("/routing/workers/{id}", l.c.Request("GET", "/routing/workers/w1"+rv, nil), 200)
+	l.send("/routing/queues/{id}", l.c.Request("DELETE", "/routing/queues/q1"+rv, nil), 409)
+	l.send("/routing/workers/{id}", l.c.Request("DELETE", "/routing/workers/w1"+rv, nil), 204)
 	for _, p := range []string{"distributionPolicies", "exceptionPolicies", "queues", "classificationPolicies"} {
 		l.send("/routing/"+p, l.c.Request("GET", "/routing/"+p+rv, nil), 200)
 	}

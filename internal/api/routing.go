@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/routing"
@@ -12,7 +13,7 @@ import (
 var routingVersions = []string{"2021-04-07-preview1", "2022-07-18-preview", "2023-08-25-preview", "2023-11-01", "2024-01-18-preview"}
 
 func (s *Server) registerRouting() {
-	for _, kind := range []routing.Kind{routing.KindDistributionPolicy, routing.KindClassificationPolicy, routing.KindExceptionPolicy, routing.KindQueue} {
+	for _, kind := range []routing.Kind{routing.KindDistributionPolicy, routing.KindClassificationPolicy, routing.KindExceptionPolicy, routing.KindQueue, routing.KindWorker} {
 		base := "/routing/" + string(kind)
 		r := func(method, path string, h func(k routing.Kind) func(w http.ResponseWriter, r *http.Request) error) route {
 			return route{method: method, path: path, auth: authKey, versions: routingVersions, errors: routerErrors, h: h(kind)}
@@ -99,11 +100,83 @@ func (s *Server) listConfig(kind routing.Kind) func(w http.ResponseWriter, r *ht
 		if err != nil {
 			return err
 		}
-		es, err := s.deps.Routing.List(r.Context(), kind, p.After, p.Limit+1)
-		if err != nil {
-			return err
+		keep := func(routing.Entity) bool { return true }
+		if kind == routing.KindWorker {
+			if keep, err = workerFilter(r); err != nil {
+				return err
+			}
+		}
+		// Filters apply before paging: read on until the page is full.
+		var es []routing.Entity
+		after := p.After
+		for len(es) <= p.Limit {
+			batch, err := s.deps.Routing.List(r.Context(), kind, after, 500)
+			if err != nil {
+				return err
+			}
+			for _, e := range batch {
+				if keep(e) {
+					es = append(es, e)
+				}
+			}
+			if len(batch) < 500 {
+				break
+			}
+			after = batch[len(batch)-1].ID
 		}
 		writeJSON(w, http.StatusOK, pageOf(r, p, es, func(e routing.Entity) string { return e.ID }, configJSON))
 		return nil
 	}
+}
+
+// workerView is what the list filters read of a worker.
+type workerView struct {
+	State    string          `json:"state"`
+	Capacity float64         `json:"capacity"`
+	Load     float64         `json:"loadRatio"`
+	Queues   []string        `json:"queues"`
+	Channels []workerChannel `json:"channels"`
+}
+
+type workerChannel struct {
+	ChannelID string `json:"channelId"`
+}
+
+// workerFilter reads the list workers filters: state, channelId, queueId,
+// hasCapacity.
+func workerFilter(r *http.Request) (func(routing.Entity) bool, error) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	switch state {
+	case "", "all", "active", "draining", "inactive":
+	default:
+		return nil, errs.Invalid("InvalidState", "state must be active, draining, inactive or all").WithTarget("state")
+	}
+	hasCap := q.Get("hasCapacity")
+	if hasCap != "" && hasCap != "true" && hasCap != "false" {
+		return nil, errs.Invalid("InvalidHasCapacity", "hasCapacity must be true or false").WithTarget("hasCapacity")
+	}
+	channel, queue := q.Get("channelId"), q.Get("queueId")
+	return func(e routing.Entity) bool {
+		var w workerView
+		if json.Unmarshal(e.Doc, &w) != nil {
+			return false
+		}
+		if state != "" && state != "all" && w.State != state {
+			return false
+		}
+		if channel != "" && !slices.ContainsFunc(w.Channels, func(c workerChannel) bool { return c.ChannelID == channel }) {
+			return false
+		}
+		if queue != "" && !slices.Contains(w.Queues, queue) {
+			return false
+		}
+		if hasCap != "" {
+			free := w.State == "active" && w.Capacity > 0 && w.Load < 1
+			if free != (hasCap == "true") {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

@@ -111,7 +111,7 @@ func asList(v any) []any {
 
 // suiteOrder is the order the recorded tests ran in (their spec files'
 // order), which the state they share depends on.
-var suiteOrder = []string{"create", "get", "update", "list", "delete"}
+var suiteOrder = []string{"create", "get", "update", "register", "list", "delete"}
 
 func orderedFiles(t *testing.T, dir string) []string {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -139,7 +139,7 @@ func TestJobRouterRecordings(t *testing.T) {
 	root := filepath.Join(switchboardtest.FixturesDir(t), "acs", "jobrouter")
 	passed, total := 0, 0
 	for i, suite := range []string{"jobrouterclient_distribution_policy_operations", "jobrouterclient_classification_policy_operations",
-		"jobrouterclient_exception_policy_operations", "jobrouterclient_queue_operations"} {
+		"jobrouterclient_exception_policy_operations", "jobrouterclient_queue_operations", "jobrouterclient_worker_operations"} {
 		// A tenant per suite: each suite's recordings share the state of one
 		// resource.
 		_, key, err := s.App.Tenants.Create(t.Context(), fmt.Sprintf("router%d", i))
@@ -194,4 +194,62 @@ func TestJobRouterRecordings(t *testing.T) {
 		}
 	}
 	t.Logf("Job Router configuration recordings: %d of %d exchanges match", passed, total)
+}
+
+func TestWorkerListFilters(t *testing.T) {
+	s := switchboardtest.Start(t)
+	c := s.Client(t)
+	const rv = "?api-version=2023-11-01"
+	put := func(path string, body any, want int) {
+		t.Helper()
+		req := c.Request("PATCH", path+rv, body)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		resp, raw := c.Send(t, req)
+		wantStatus(t, resp, raw, want)
+	}
+	put("/routing/distributionPolicies/dp", map[string]any{"mode": map[string]any{"kind": "roundRobin"}}, 201)
+	put("/routing/queues/sales", map[string]any{"distributionPolicyId": "dp"}, 201)
+	put("/routing/queues/support", map[string]any{"distributionPolicyId": "dp"}, 201)
+	put("/routing/workers/ana", map[string]any{"capacity": 100, "availableForOffers": true, "queues": []string{"sales"},
+		"channels": []any{map[string]any{"channelId": "voice", "capacityCostPerJob": 100}, map[string]any{"channelId": "chat", "capacityCostPerJob": 20, "maxNumberOfJobs": 5}}}, 201)
+	put("/routing/workers/budi", map[string]any{"capacity": 100, "availableForOffers": false, "queues": []string{"support"},
+		"channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 20}}}, 201)
+	put("/routing/workers/cici", map[string]any{"queues": []string{"nowhere"}}, 400)
+	put("/routing/workers/cici", map[string]any{"capacity": -1}, 400)
+	put("/routing/workers/cici", map[string]any{"channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": -5}}}, 400)
+	for q, want := range map[string]string{
+		"": "ana,budi", "&state=active": "ana", "&state=inactive": "budi", "&channelId=voice": "ana",
+		"&channelId=chat": "ana,budi", "&queueId=support": "budi", "&hasCapacity=true": "ana", "&hasCapacity=false": "budi",
+	} {
+		resp, raw := c.Do(t, "GET", "/routing/workers"+rv+q+"&maxpagesize=1", nil)
+		wantStatus(t, resp, raw, 200)
+		var ids []string
+		for {
+			var page struct {
+				Value []struct {
+					ID string `json:"id"`
+				} `json:"value"`
+				NextLink *string `json:"nextLink"`
+			}
+			_ = json.Unmarshal(raw, &page)
+			for _, v := range page.Value {
+				ids = append(ids, v.ID)
+			}
+			if page.NextLink == nil {
+				break
+			}
+			resp, raw = c.Do(t, "GET", pathOf(t, *page.NextLink), nil)
+			wantStatus(t, resp, raw, 200)
+		}
+		if strings.Join(ids, ",") != want {
+			t.Errorf("filter %q: %v, want %s", q, ids, want)
+		}
+	}
+	// A queue with workers cannot go.
+	resp, raw := c.Do(t, "DELETE", "/routing/queues/sales"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusConflict)
+	resp, raw = c.Do(t, "DELETE", "/routing/workers/ana"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusNoContent)
+	resp, raw = c.Do(t, "DELETE", "/routing/queues/sales"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusNoContent)
 }

@@ -90,6 +90,13 @@ var wallCases = map[string]wallCase{
 	"GET /routing/queues/{id}":                    {resource: "queue"},
 	"PATCH /routing/queues/{id}":                  {resource: "queue", upsert: true, upsertBody: queueBody},
 	"DELETE /routing/queues/{id}":                 {resource: "queue"},
+	"GET /routing/workers/{id}":                   {resource: "worker"},
+	"PATCH /routing/workers/{id}":                 {resource: "worker", upsert: true, upsertBody: workerBody},
+	"DELETE /routing/workers/{id}":                {resource: "worker"},
+}
+
+func workerBody(b *side, _ string) any {
+	return map[string]any{"capacity": 10, "queues": []string{b.ids["queue"]}, "availableForOffers": true}
 }
 
 func distributionBody(*side, string) any {
@@ -127,6 +134,7 @@ var listCases = map[string]string{
 	"GET /routing/exceptionPolicies":      "exceptionPolicy",
 	"GET /routing/classificationPolicies": "classificationPolicy",
 	"GET /routing/queues":                 "queue",
+	"GET /routing/workers":                "worker",
 	"GET /contacts":                       "contact",
 	"GET /users":                          "user",
 	"GET /eventSubscriptions":             "subscription",
@@ -222,7 +230,7 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 	rv := "?api-version=2023-11-01"
 	for _, e := range []struct{ kind, res, id string }{
 		{"distributionPolicies", "distributionPolicy", name + "-dp"}, {"exceptionPolicies", "exceptionPolicy", name + "-ep"},
-		{"queues", "queue", name + "-q"}, {"classificationPolicies", "classificationPolicy", name + "-cp"},
+		{"queues", "queue", name + "-q"}, {"classificationPolicies", "classificationPolicy", name + "-cp"}, {"workers", "worker", name + "-w"},
 	} {
 		var b any
 		switch e.res {
@@ -234,6 +242,8 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 			b = map[string]any{"distributionPolicyId": sd.ids["distributionPolicy"], "exceptionPolicyId": sd.ids["exceptionPolicy"]}
 		case "classificationPolicy":
 			b = classificationBody(sd, "")
+		case "worker":
+			b = workerBody(sd, "")
 		}
 		req := c.Request("PATCH", "/routing/"+e.kind+"/"+e.id+rv, b)
 		req.Header.Set("Content-Type", "application/merge-patch+json")
@@ -283,7 +293,7 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 	resp, body := sd.c.Do(t, "GET", "/contacts/"+sd.ids["contact"]+nv, nil)
 	wantStatus(t, resp, body, 200)
 	b.Write(body)
-	for _, kr := range [][2]string{{"distributionPolicies", "distributionPolicy"}, {"exceptionPolicies", "exceptionPolicy"}, {"queues", "queue"}, {"classificationPolicies", "classificationPolicy"}} {
+	for _, kr := range [][2]string{{"distributionPolicies", "distributionPolicy"}, {"exceptionPolicies", "exceptionPolicy"}, {"queues", "queue"}, {"classificationPolicies", "classificationPolicy"}, {"workers", "worker"}} {
 		resp, body := sd.c.Do(t, "GET", "/routing/"+kr[0]+"/"+sd.ids[kr[1]]+"?api-version=2023-11-01", nil)
 		wantStatus(t, resp, body, 200)
 		b.Write(body)
@@ -495,7 +505,8 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					// An unconditional upsert creates B's own subscription.
 					r1, b1 = cl.do(t, method, theirs, body)
 					wantStatus(t, r1, b1, http.StatusCreated)
-					if m := switchboardtest.JSON(t, b1); m["name"] != "B's own" {
+					// B's own: named so, or (workers have no name) serving B's queue.
+					if m := switchboardtest.JSON(t, b1); m["name"] != "B's own" && !strings.Contains(string(b1), `"queues":["`+b.ids["queue"]+`"]`) {
 						t.Fatalf("B's upsert answered %s", b1)
 					}
 					resp, got := b.c.Do(t, "DELETE", theirs, nil)

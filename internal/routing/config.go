@@ -114,6 +114,14 @@ func (c *Config) checkRefs(ctx context.Context, t tenant.ID, r Refs) error {
 			return err
 		}
 	}
+	for _, q := range r.Queues {
+		if _, err := c.store.ConfigEntity(ctx, t, KindQueue, q); err != nil {
+			if errs.KindOf(err) == errs.KindNotFound {
+				return errs.Invalid("InvalidReference", "queue %q does not exist", q).WithTarget("queues")
+			}
+			return err
+		}
+	}
 	return nil
 }
 
@@ -153,6 +161,9 @@ func (c *Config) Delete(ctx context.Context, kind Kind, id string) error {
 			err = check(KindQueue, "exception_policy", errs.Invalid("QueueExistsWithExceptionPolicy", "There is a queue with this exception policy"))
 		case KindQueue:
 			err = check(KindClassificationPolicy, "fallback_queue", errs.Conflict("QueueIsFallback", "There is classification policy with this queue as fallback queue"))
+			if err == nil {
+				err = check(KindWorker, "queue", errs.Conflict("QueueHasWorkers", "There are workers assigned to this queue"))
+			}
 		}
 		if err != nil {
 			return err

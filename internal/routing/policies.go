@@ -22,6 +22,7 @@ const (
 	KindClassificationPolicy Kind = "classificationPolicies"
 	KindExceptionPolicy      Kind = "exceptionPolicies"
 	KindQueue                Kind = "queues"
+	KindWorker               Kind = "workers"
 )
 
 // legacyKinds maps the kebab-case kinds of the older previews to the
@@ -98,6 +99,7 @@ type Refs struct {
 	DistributionPolicy string
 	ExceptionPolicy    string
 	FallbackQueue      string
+	Queues             []string // a worker's queues
 }
 
 // Prepare checks a merged document of kind and completes it as the service
@@ -121,6 +123,8 @@ func Prepare(kind Kind, id string, doc map[string]any) (Refs, error) {
 		return Refs{}, prepareException(doc)
 	case KindQueue:
 		return prepareQueue(id, doc)
+	case KindWorker:
+		return prepareWorker(id, doc)
 	}
 	return Refs{}, fmt.Errorf("routing: unknown kind %q", kind)
 }
@@ -320,6 +324,119 @@ func prepareException(doc map[string]any) error {
 	return nil
 }
 
+// checkLabels validates a label map and adds the entity's own Id label,
+// as ACS does, so selectors can name it.
+func checkLabels(doc map[string]any, key, id string) error {
+	labels, ok := doc[key].(map[string]any)
+	if !ok {
+		if doc[key] != nil {
+			return invalid(key, "%s must be an object", key)
+		}
+		labels = map[string]any{}
+		doc[key] = labels
+	}
+	for k, v := range labels {
+		switch v.(type) {
+		case string, float64, bool:
+		default:
+			return invalid(key+"."+k, "%s values are strings, numbers or booleans", key)
+		}
+	}
+	if id != "" {
+		labels["Id"] = id
+	}
+	return nil
+}
+
+// workerReadOnly are the members the router computes; a client's values
+// for them are ignored.
+var workerReadOnly = []string{"state", "offers", "assignedJobs", "loadRatio"}
+
+func prepareWorker(id string, doc map[string]any) (Refs, error) {
+	for _, k := range workerReadOnly {
+		delete(doc, k)
+	}
+	capacity, ok, err := num(doc, "capacity")
+	if err != nil {
+		return Refs{}, err
+	}
+	if !ok {
+		doc["capacity"] = 0.0
+	} else if capacity < 0 || capacity != float64(int64(capacity)) {
+		return Refs{}, invalid("capacity", "capacity must be a non-negative integer")
+	}
+	if err := checkLabels(doc, "labels", id); err != nil {
+		return Refs{}, err
+	}
+	if err := checkLabels(doc, "tags", ""); err != nil {
+		return Refs{}, err
+	}
+	var refs Refs
+	switch qs := doc["queues"].(type) {
+	case nil:
+		doc["queues"] = []any{}
+	case []any:
+		seen := map[string]bool{}
+		for i, q := range qs {
+			name, ok := q.(string)
+			if !ok || name == "" {
+				return Refs{}, invalid(fmt.Sprintf("queues[%d]", i), "queues are queue ids")
+			}
+			if !seen[name] {
+				refs.Queues = append(refs.Queues, name)
+				seen[name] = true
+			}
+		}
+	default:
+		return Refs{}, invalid("queues", "queues must be an array of queue ids")
+	}
+	switch cs := doc["channels"].(type) {
+	case nil:
+		doc["channels"] = []any{}
+	case []any:
+		seen := map[string]bool{}
+		for i, c := range cs {
+			ch, ok := c.(map[string]any)
+			at := fmt.Sprintf("channels[%d]", i)
+			if !ok {
+				return Refs{}, invalid(at, "each channel is an object")
+			}
+			cid, _ := ch["channelId"].(string)
+			if cid == "" || seen[cid] {
+				return Refs{}, invalid(at+".channelId", "each channel needs a unique channelId")
+			}
+			seen[cid] = true
+			cost, ok, err := num(ch, "capacityCostPerJob")
+			if err != nil || !ok || cost < 0 || cost != float64(int64(cost)) {
+				return Refs{}, invalid(at+".capacityCostPerJob", "capacityCostPerJob must be a non-negative integer")
+			}
+			if m, ok, err := num(ch, "maxNumberOfJobs"); err != nil || (ok && (m < 1 || m != float64(int64(m)))) {
+				return Refs{}, invalid(at+".maxNumberOfJobs", "maxNumberOfJobs must be a positive integer")
+			}
+		}
+	default:
+		return Refs{}, invalid("channels", "channels must be an array")
+	}
+	available, _ := doc["availableForOffers"].(bool)
+	if v, ok := doc["availableForOffers"]; ok && v != nil {
+		if _, isBool := v.(bool); !isBool {
+			return Refs{}, invalid("availableForOffers", "availableForOffers must be a boolean")
+		}
+	}
+	doc["availableForOffers"] = available
+	if m, ok, err := num(doc, "maxConcurrentOffers"); err != nil || (ok && (m < 1 || m != float64(int64(m)))) {
+		return Refs{}, invalid("maxConcurrentOffers", "maxConcurrentOffers must be a positive integer")
+	}
+	// Until the engine assigns work, a worker's runtime view is its
+	// registration alone: active when available, no offers, no load.
+	doc["state"] = "inactive"
+	if available {
+		doc["state"] = "active"
+	}
+	doc["offers"], doc["assignedJobs"], doc["loadRatio"] = []any{}, []any{}, 0.0
+	return refs, nil
+}
+
 func prepareQueue(id string, doc map[string]any) (Refs, error) {
 	dp, err := str(doc, "distributionPolicyId")
 	if err != nil {
@@ -332,23 +449,9 @@ func prepareQueue(id string, doc map[string]any) (Refs, error) {
 	if err != nil {
 		return Refs{}, err
 	}
-	labels, ok := doc["labels"].(map[string]any)
-	if !ok {
-		if doc["labels"] != nil {
-			return Refs{}, invalid("labels", "labels must be an object")
-		}
-		labels = map[string]any{}
-		doc["labels"] = labels
+	if err := checkLabels(doc, "labels", id); err != nil {
+		return Refs{}, err
 	}
-	for k, v := range labels {
-		switch v.(type) {
-		case string, float64, bool:
-		default:
-			return Refs{}, invalid("labels."+k, "label values are strings, numbers or booleans")
-		}
-	}
-	// As ACS: a queue carries its own id as a label, so selectors can name it.
-	labels["Id"] = id
 	return Refs{DistributionPolicy: dp, ExceptionPolicy: ep}, nil
 }
 

@@ -41,10 +41,31 @@ ON CONFLICT (tenant_id, kind, id) DO UPDATE SET doc = excluded.doc, distribution
 	if err != nil {
 		return fmt.Errorf("store: put routing config: %w", err)
 	}
+	if e.Kind == routing.KindWorker {
+		return s.setWorkerQueues(ctx, e.Tenant, e.ID, e.Refs.Queues)
+	}
+	return nil
+}
+
+func (s *Store) setWorkerQueues(ctx context.Context, t tenant.ID, worker string, queues []string) error {
+	w := s.db.writer(ctx)
+	if _, err := w.ExecContext(ctx, `DELETE FROM routing_worker_queues WHERE tenant_id = $1 AND worker_id = $2`, string(t), worker); err != nil {
+		return fmt.Errorf("store: worker queues: %w", err)
+	}
+	for _, q := range queues {
+		if _, err := w.ExecContext(ctx, `INSERT INTO routing_worker_queues (tenant_id, worker_id, queue_id) VALUES ($1, $2, $3)`, string(t), worker, q); err != nil {
+			return fmt.Errorf("store: worker queues: %w", err)
+		}
+	}
 	return nil
 }
 
 func (s *Store) DeleteConfigEntity(ctx context.Context, t tenant.ID, kind routing.Kind, id string) error {
+	if kind == routing.KindWorker {
+		if err := s.setWorkerQueues(ctx, t, id, nil); err != nil {
+			return err
+		}
+	}
 	res, err := s.db.writer(ctx).ExecContext(ctx, `DELETE FROM routing_config WHERE tenant_id = $1 AND kind = $2 AND id = $3`, string(t), string(kind), id)
 	return affectedOne(res, err, "delete routing config", "%s %s not found", kind, id)
 }
@@ -75,6 +96,11 @@ SELECT id, doc, version, updated_at FROM routing_config WHERE tenant_id = $1 AND
 var referrerFields = map[string]bool{"distribution_policy": true, "exception_policy": true, "fallback_queue": true}
 
 func (s *Store) ConfigReferrers(ctx context.Context, t tenant.ID, kind routing.Kind, field, id string) (int, error) {
+	if kind == routing.KindWorker && field == "queue" {
+		var n int
+		err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM routing_worker_queues WHERE tenant_id = $1 AND queue_id = $2`, string(t), id).Scan(&n)
+		return n, err
+	}
 	if !referrerFields[field] {
 		return 0, fmt.Errorf("store: no reference column %q", field)
 	}
