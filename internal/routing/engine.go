@@ -1,0 +1,414 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The engine matches queued jobs to workers for one tenant. It is pure
+// state and decisions: no clock (callers pass now), no I/O, not safe for
+// concurrent use (its owner serialises calls, one owner per tenant). Every
+// change returns the decisions it caused, each with the reason, so the
+// caller can persist, publish and explain them.
+
+// Mode is a distribution mode.
+type Mode string
+
+// Distribution modes.
+const (
+	LongestIdle Mode = "longestIdle"
+	RoundRobin  Mode = "roundRobin"
+	BestWorker  Mode = "bestWorker"
+)
+
+// Policy is how a queue's jobs are offered.
+type Policy struct {
+	Mode            Mode
+	MinOffers       int // offers issued at once, at least
+	MaxOffers       int // and at most
+	OfferExpiry     time.Duration
+	BypassSelectors bool
+}
+
+// Channel is what a job of a channel costs a worker.
+type Channel struct {
+	Cost    int
+	MaxJobs int // 0 = no limit
+}
+
+// WorkerSpec is a worker's registration.
+type WorkerSpec struct {
+	ID        string
+	Capacity  int
+	Channels  map[string]Channel
+	Queues    []string
+	Labels    map[string]any
+	Available bool
+	MaxOffers int // 0 = no limit on concurrent offers
+}
+
+// JobSpec is a job to route.
+type JobSpec struct {
+	ID        string
+	Queue     string
+	Channel   string
+	Priority  int
+	Labels    map[string]any
+	Selectors []Selector // all must match the worker (unless the policy bypasses them)
+}
+
+// Decision kinds.
+const (
+	OfferIssued   = "OfferIssued"
+	OfferRevoked  = "OfferRevoked"
+	OfferExpired  = "OfferExpired"
+	OfferDeclined = "OfferDeclined"
+	JobAssigned   = "JobAssigned"
+	JobCompleted  = "JobCompleted"
+)
+
+// Decision is one thing the engine decided, and why.
+type Decision struct {
+	Kind      string
+	Job       string
+	Worker    string
+	Offer     string
+	ExpiresAt time.Time
+	Why       Explanation
+}
+
+// Explanation is the reason for an offer: who could have had it, their
+// scores, and what excluded everyone else.
+type Explanation struct {
+	Mode       Mode
+	Candidates []Candidate
+	Excluded   map[string]string // worker → reason
+}
+
+// Candidate is an eligible worker and its rank key.
+type Candidate struct {
+	Worker string
+	Score  float64
+}
+
+// Errors of offers.
+var (
+	ErrOfferNotFound = errors.New("routing: no such offer")
+	ErrJobTaken      = errors.New("routing: the job is already assigned")
+)
+
+type offer struct {
+	id, job, worker string
+	cost            int
+	expires         time.Time
+}
+
+type worker struct {
+	WorkerSpec
+	used      int            // capacity held by offers and assignments
+	perChan   map[string]int // jobs (offered or assigned) per channel
+	offers    map[string]*offer
+	idleSince time.Time
+}
+
+type job struct {
+	JobSpec
+	enqueued time.Time
+	offers   map[string]*offer // by worker
+	worker   string            // assigned worker
+	declined map[string]time.Time
+}
+
+// Engine holds one tenant's routing state.
+type Engine struct {
+	policies map[string]Policy // by queue
+	workers  map[string]*worker
+	jobs     map[string]*job
+	queued   []*job // waiting jobs, kept sorted: priority desc, then enqueue time
+	offers   map[string]*offer
+	rrLast   map[string]string // round robin: the worker last offered a job of each queue
+	seq      int
+}
+
+// NewEngine is an empty engine.
+func NewEngine() *Engine {
+	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, jobs: map[string]*job{},
+		offers: map[string]*offer{}, rrLast: map[string]string{}}
+}
+
+// SetQueue sets a queue's distribution policy.
+func (e *Engine) SetQueue(id string, p Policy, now time.Time) []Decision {
+	if p.MinOffers < 1 {
+		p.MinOffers = 1
+	}
+	if p.MaxOffers < p.MinOffers {
+		p.MaxOffers = p.MinOffers
+	}
+	e.policies[id] = p
+	return e.match(now)
+}
+
+// SetWorker registers or updates a worker. Work it already holds stays;
+// a worker that stops being available receives no new offers.
+func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
+	w, ok := e.workers[s.ID]
+	if !ok {
+		w = &worker{perChan: map[string]int{}, offers: map[string]*offer{}, idleSince: now}
+		e.workers[s.ID] = w
+	}
+	if s.Available && !w.Available {
+		w.idleSince = now
+	}
+	w.WorkerSpec = s
+	return e.match(now)
+}
+
+// Submit queues a job and offers it if it can.
+func (e *Engine) Submit(s JobSpec, now time.Time) ([]Decision, error) {
+	if _, ok := e.jobs[s.ID]; ok {
+		return nil, fmt.Errorf("routing: job %s exists", s.ID)
+	}
+	j := &job{JobSpec: s, enqueued: now, offers: map[string]*offer{}, declined: map[string]time.Time{}}
+	e.jobs[s.ID] = j
+	e.enqueue(j)
+	return e.match(now), nil
+}
+
+func (e *Engine) enqueue(j *job) {
+	i := sort.Search(len(e.queued), func(i int) bool {
+		q := e.queued[i]
+		return q.Priority < j.Priority || (q.Priority == j.Priority && q.enqueued.After(j.enqueued))
+	})
+	e.queued = slices.Insert(e.queued, i, j)
+}
+
+func (e *Engine) dequeue(j *job) {
+	if i := slices.Index(e.queued, j); i >= 0 {
+		e.queued = slices.Delete(e.queued, i, i+1)
+	}
+}
+
+// Accept turns a worker's offer into the assignment; the job's other
+// offers are revoked. A job already assigned answers ErrJobTaken.
+func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, error) {
+	o, ok := e.offers[offerID]
+	if !ok || o.worker != workerID {
+		// A settled offer's id still names its job ("job#n"): a late accept
+		// learns the job was taken rather than that the offer is unknown.
+		if i := strings.LastIndex(offerID, "#"); i > 0 {
+			if j := e.jobs[offerID[:i]]; j != nil && j.worker != "" && j.worker != workerID {
+				return nil, ErrJobTaken
+			}
+		}
+		return nil, ErrOfferNotFound
+	}
+	j := e.jobs[o.job]
+	if j.worker != "" {
+		return nil, ErrJobTaken
+	}
+	j.worker = workerID
+	delete(e.offers, offerID)
+	delete(j.offers, workerID)
+	delete(e.workers[workerID].offers, offerID)
+	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
+	for _, other := range j.offers {
+		out = append(out, e.drop(other, OfferRevoked))
+	}
+	e.dequeue(j)
+	return append(out, e.match(now)...), nil
+}
+
+// Decline gives an offer back; the worker is not offered the job again
+// before retryAt.
+func (e *Engine) Decline(workerID, offerID string, retryAt, now time.Time) ([]Decision, error) {
+	o, ok := e.offers[offerID]
+	if !ok || o.worker != workerID {
+		return nil, ErrOfferNotFound
+	}
+	e.jobs[o.job].declined[workerID] = retryAt
+	return append([]Decision{e.drop(o, OfferDeclined)}, e.match(now)...), nil
+}
+
+// Complete ends a job's assignment and frees the worker's capacity.
+func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
+	j, ok := e.jobs[jobID]
+	if !ok || j.worker == "" {
+		return nil, fmt.Errorf("routing: job %s is not assigned", jobID)
+	}
+	w := e.workers[j.worker]
+	if w != nil {
+		w.used -= w.Channels[j.Channel].Cost
+		w.perChan[j.Channel]--
+		if w.used == 0 {
+			w.idleSince = now
+		}
+	}
+	delete(e.jobs, jobID)
+	return append([]Decision{{Kind: JobCompleted, Job: jobID, Worker: j.worker}}, e.match(now)...), nil
+}
+
+// Tick expires offers due by now and re-matches.
+func (e *Engine) Tick(now time.Time) []Decision {
+	var out []Decision
+	for _, o := range e.offers {
+		if !now.Before(o.expires) {
+			out = append(out, e.drop(o, OfferExpired))
+		}
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Offer < out[k].Offer })
+	return append(out, e.match(now)...)
+}
+
+func (e *Engine) drop(o *offer, kind string) Decision {
+	e.release(o)
+	return Decision{Kind: kind, Job: o.job, Worker: o.worker, Offer: o.id}
+}
+
+func (e *Engine) release(o *offer) {
+	delete(e.offers, o.id)
+	if j := e.jobs[o.job]; j != nil {
+		delete(j.offers, o.worker)
+	}
+	if w := e.workers[o.worker]; w != nil {
+		delete(w.offers, o.id)
+		w.used -= o.cost
+		w.perChan[e.jobs[o.job].Channel]--
+	}
+}
+
+// Load is a worker's used capacity (offers and assignments), for checks.
+func (e *Engine) Load(workerID string) (used, capacity int) {
+	w := e.workers[workerID]
+	if w == nil {
+		return 0, 0
+	}
+	return w.used, w.Capacity
+}
+
+// Assigned returns the worker a job is assigned to, if any.
+func (e *Engine) Assigned(jobID string) string {
+	if j := e.jobs[jobID]; j != nil {
+		return j.worker
+	}
+	return ""
+}
+
+// match offers waiting jobs, highest priority and oldest first, to the
+// workers their queue's policy ranks best.
+func (e *Engine) match(now time.Time) []Decision {
+	var out []Decision
+	for _, j := range e.queued {
+		p, ok := e.policies[j.Queue]
+		if !ok {
+			continue
+		}
+		want := p.MaxOffers - len(j.offers)
+		if want <= 0 {
+			continue
+		}
+		cands, why := e.candidates(j, p, now)
+		for _, c := range cands {
+			if want == 0 {
+				break
+			}
+			w := e.workers[c.Worker]
+			e.seq++
+			o := &offer{id: fmt.Sprintf("%s#%d", j.ID, e.seq), job: j.ID, worker: w.ID, cost: w.Channels[j.Channel].Cost, expires: now.Add(p.OfferExpiry)}
+			e.offers[o.id] = o
+			j.offers[w.ID] = o
+			w.offers[o.id] = o
+			w.used += o.cost
+			w.perChan[j.Channel]++
+			want--
+			e.rrLast[j.Queue] = w.ID
+			out = append(out, Decision{Kind: OfferIssued, Job: j.ID, Worker: w.ID, Offer: o.id, ExpiresAt: o.expires, Why: why})
+		}
+	}
+	return out
+}
+
+// candidates ranks the workers that may take j now, and says why the
+// others may not.
+func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Explanation) {
+	why := Explanation{Mode: p.Mode, Excluded: map[string]string{}}
+	ids := make([]string, 0, len(e.workers))
+	for id := range e.workers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var cands []Candidate
+	for _, id := range ids {
+		w := e.workers[id]
+		if reason := e.excluded(w, j, p, now); reason != "" {
+			why.Excluded[id] = reason
+			continue
+		}
+		cands = append(cands, Candidate{Worker: id, Score: e.score(w, j, p)})
+	}
+	idle := func(a, b int) bool {
+		return e.workers[cands[a].Worker].idleSince.Before(e.workers[cands[b].Worker].idleSince)
+	}
+	switch p.Mode {
+	case RoundRobin:
+		// In id order, starting after the worker this queue offered last.
+		sort.SliceStable(cands, func(a, b int) bool { return cands[a].Worker < cands[b].Worker })
+		last := e.rrLast[j.Queue]
+		start := sort.Search(len(cands), func(i int) bool { return cands[i].Worker > last })
+		cands = append(cands[start:], cands[:start]...)
+	case BestWorker:
+		sort.SliceStable(cands, func(a, b int) bool {
+			return cands[a].Score > cands[b].Score || (cands[a].Score == cands[b].Score && idle(a, b))
+		})
+	default:
+		sort.SliceStable(cands, idle)
+	}
+	why.Candidates = cands
+	return cands, why
+}
+
+// score ranks a candidate for bestWorker: without a scoring rule, the
+// number of the job's labels the worker shares (key and value), so the
+// worker most alike to the job wins and idle time breaks ties. Other modes
+// report idle seconds, for the explanation.
+func (e *Engine) score(w *worker, j *job, p Policy) float64 {
+	if p.Mode != BestWorker {
+		return 0
+	}
+	n := 0
+	for k, v := range j.Labels {
+		if wv, ok := w.Labels[k]; ok && same(v, wv) {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// excluded says why w may not be offered j now ("" if it may).
+func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time) string {
+	ch, serves := w.Channels[j.Channel]
+	switch {
+	case !w.Available:
+		return "not available for offers"
+	case !slices.Contains(w.Queues, j.Queue):
+		return "does not serve the queue"
+	case !serves:
+		return "has no " + j.Channel + " channel"
+	case j.offers[w.ID] != nil:
+		return "already holds an offer for the job"
+	case now.Before(j.declined[w.ID]):
+		return "declined the job"
+	case w.used+ch.Cost > w.Capacity:
+		return fmt.Sprintf("capacity %d/%d cannot take %d more", w.used, w.Capacity, ch.Cost)
+	case ch.MaxJobs > 0 && w.perChan[j.Channel] >= ch.MaxJobs:
+		return fmt.Sprintf("at its %d %s jobs", ch.MaxJobs, j.Channel)
+	case w.MaxOffers > 0 && len(w.offers) >= w.MaxOffers:
+		return "at its concurrent offer limit"
+	case !p.BypassSelectors && !MatchesAll(j.Selectors, w.Labels):
+		return "does not meet the job's worker selectors"
+	}
+	return ""
+}
