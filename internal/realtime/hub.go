@@ -79,13 +79,12 @@ type Hub struct {
 	follow jetstream.ConsumeContext
 	eph    *nats.Subscription
 	wg     sync.WaitGroup
-	closed chan struct{}
 }
 
 // NewHub builds a hub; Start begins following the event stream.
 func NewHub(b *bus.Bus, auth Authenticator, metrics Metrics, cfg Config) *Hub {
 	cfg.defaults()
-	return &Hub{bus: b, auth: auth, metrics: metrics, cfg: cfg, conns: map[userKey]map[*conn]struct{}{}, closed: make(chan struct{})}
+	return &Hub{bus: b, auth: auth, metrics: metrics, cfg: cfg, conns: map[userKey]map[*conn]struct{}{}}
 }
 
 // Start follows new events from the stream's current end.
@@ -126,7 +125,6 @@ func (h *Hub) Stop() {
 	if h.eph != nil {
 		_ = h.eph.Unsubscribe()
 	}
-	close(h.closed)
 	h.mu.Lock()
 	var all []*conn
 	for _, set := range h.conns {
@@ -341,6 +339,13 @@ func (h *Hub) replay(ctx context.Context, t tenant.ID, user string, from, throug
 	})
 	if err != nil {
 		return err
+	}
+	// Nothing of this tenant's after from: answer at once rather than wait
+	// out a fetch.
+	if ci, err := cons.Info(ctx); err != nil {
+		return err
+	} else if ci.NumPending == 0 {
+		return nil
 	}
 	for {
 		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(2*time.Second))
