@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,12 +140,12 @@ var listCases = map[string]string{
 	"GET /users":                          "user",
 	"GET /eventSubscriptions":             "subscription",
 	"GET /deadLetters":                    "deadLetter",
+	"GET /chat/threads":                   "thread",
 }
 
 var notLists = map[string]string{
 	"GET /me":               "describes the caller's own token",
 	"GET /auth/session":     "describes the caller's own session",
-	"GET /chat/threads":     "a user's own threads; see \"chat thread lists stay in their tenant\"",
 	"GET /webchat/settings": "the caller's own tenant's settings",
 	"GET /retentionPolicy":  "the caller's own tenant's policy",
 }
@@ -218,7 +219,7 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 	sd.ids["message"] = switchboardtest.JSON(t, body)["id"].(string)
 	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/readReceipts"+chatv, map[string]any{"chatMessageId": sd.ids["message"]})
 	wantStatus(t, resp, body, http.StatusOK)
-	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/attachments"+nv+"&name=a.png", pngBytes)
+	resp, body = sd.bearer(t, s, "POST", "/chat/threads/"+url.PathEscape(sd.ids["thread"])+"/attachments"+nv+"&name=a.png", sideFile(name))
 	wantStatus(t, resp, body, http.StatusCreated)
 	sd.ids["fileURL"] = switchboardtest.JSON(t, body)["url"].(string)
 	resp, body = c.Do(t, "POST", "/contacts"+nv, map[string]any{"displayName": name + " customer", "handles": []map[string]string{{"kind": "external", "value": name + "-crm-1"}}})
@@ -298,6 +299,9 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 		wantStatus(t, resp, body, 200)
 		b.Write(body)
 	}
+	resp, body = send(t, http.DefaultClient, newRequest(t, "GET", sd.ids["fileURL"], nil))
+	wantStatus(t, resp, body, 200)
+	b.Write(body)
 	// The identity's token still works: it was neither revoked nor deleted.
 	req := newRequest(t, "GET", s.HTTPURL+"/me"+nv, nil)
 	req.Header.Set("Authorization", "Bearer "+sd.token)
@@ -451,6 +455,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			return b.bearer(t, s, method, path, body, mods...)
 		}},
 	}
+	bWrong := wrongCredentials(b)
 	// Bodies that name the other side's things.
 	sideBody := func(key string, body any) any {
 		switch key {
@@ -477,8 +482,8 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			if cl.name == "session" && (strings.HasPrefix(route, "/identities") || strings.HasPrefix(route, "/routing/")) {
 				continue // the Identity and Job Router APIs take only access keys
 			}
-			if (cl.name == "user") != wc.user {
-				continue // chat takes only user tokens; the rest never does
+			if cl.name == "user" && !wc.user {
+				continue // user tokens open chat only; see "user tokens stay in their tenant"
 			}
 			t.Run(key+"/"+cl.name, func(t *testing.T) {
 				body := sideBody(key, wc.body)
@@ -489,10 +494,18 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					}
 				}
 				theirs := pathFor(route, idsFor(wc.resource, a.ids)) + versionFor(route)
-				unused := map[string]string{"thread": unusedID("thread", b.tenant), "message": "1700000000000"}
-				unused[wc.resource] = unusedID(wc.resource, b.tenant)
+				unused := map[string]string{}
+				for _, r := range []string{"thread", "message", wc.resource} {
+					unused[r] = unusedID(r, b.tenant)
+				}
 				nobodys := pathFor(route, idsFor(wc.resource, unused)) + versionFor(route)
-				if wc.upsert {
+				if wc.user && cl.name != "user" {
+					// Chat takes only user tokens: B's key and admin session
+					// are turned away, at A's thread as at B's own.
+					for _, p := range []string{theirs, pathFor(route, idsFor(wc.resource, b.ids)) + versionFor(route)} {
+						wantTurnedAway(t, bWrong[cl.name], method, p, body)
+					}
+				} else if wc.upsert {
 					// A conditional update of A's subscription fails exactly as
 					// for an id nobody has.
 					r1, b1 := cl.do(t, method, theirs, body, withHeader("If-Match", `"1"`))
@@ -512,15 +525,13 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					resp, got := b.c.Do(t, "DELETE", theirs, nil)
 					wantStatus(t, resp, got, http.StatusNoContent)
 				} else {
-					r1, b1 := cl.do(t, method, theirs, body)
-					e1 := wantAnyError(t, route, r1, b1, http.StatusNotFound, "NotFound")
-					r2, b2 := cl.do(t, method, nobodys, body)
-					e2 := wantAnyError(t, route, r2, b2, http.StatusNotFound, "NotFound")
-					if e1.Error.Code != e2.Error.Code || e1.Error.Target != e2.Error.Target {
-						t.Fatalf("A's id and an unused id are told apart:\n%s\n%s", b1, b2)
-					}
-					if strings.Contains(string(b1), string(a.tenant)) && !strings.Contains(theirs, string(a.tenant)) {
-						t.Fatalf("the answer names tenant A: %s", b1)
+					wantLikeUnused(t, route, cl.do, method, theirs, nobodys, body, a)
+					if wc.resource == "message" {
+						// A's message id names nothing in B's own thread either.
+						own := func(message string) string {
+							return pathFor(route, map[string]string{"thread": b.ids["thread"], "message": message}) + versionFor(route)
+						}
+						wantLikeUnused(t, route, cl.do, method, own(a.ids["message"]), own(unused["message"]), body, a)
 					}
 				}
 				if got := a.snapshot(t, s); got != aBefore {
@@ -542,13 +553,12 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			t.Run("list "+path+"/"+sd.name, func(t *testing.T) {
 				// A cursor naming the other tenant's item only moves the
 				// start within this tenant's own items.
-				cursor, _ := json.Marshal(map[string]string{"a": other.ids[res]})
-				fromTheirs := "&continuationToken=" + base64.RawURLEncoding.EncodeToString(cursor)
+				fromTheirs := "&continuationToken=" + theirCursor(res, other)
 				for _, q := range []string{"", "&maxpagesize=1", fromTheirs} {
 					next := path + versionFor(path) + q
 					var seen []string
 					for next != "" {
-						resp, body := sd.c.Do(t, "GET", next, nil)
+						resp, body := sd.list(t, s, next)
 						wantStatus(t, resp, body, 200)
 						if strings.Contains(string(body), other.ids[res]) || strings.Contains(string(body), string(other.tenant)) {
 							t.Fatalf("%s's list shows %s's items: %s", sd.name, other.name, body)
@@ -570,8 +580,15 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 						t.Fatalf("%s's list lacks its own %s %s (saw %v)", sd.name, res, sd.ids[res], seen)
 					}
 				}
-				// The session view agrees (the Job Router takes access keys only).
+				// The session view agrees (the Job Router takes access keys
+				// only; chat, user tokens only).
 				if strings.HasPrefix(path, "/routing/") {
+					return
+				}
+				if strings.HasPrefix(path, "/chat/") {
+					for _, do := range wrongCredentials(sd) {
+						wantTurnedAway(t, do, "GET", path+versionFor(path), nil)
+					}
 					return
 				}
 				resp, body := sd.admin.do(t, "GET", path+nv, nil)
@@ -619,35 +636,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		wantError(t, resp, body, http.StatusNotFound, "NotFound")
 	})
 
-	t.Run("chat thread lists stay in their tenant", func(t *testing.T) {
-		for _, sd := range []*side{a, b} {
-			other := a
-			if sd == a {
-				other = b
-			}
-			resp, body := sd.bearer(t, s, "GET", "/chat/threads"+chatv+"&maxPageSize=1", nil)
-			wantStatus(t, resp, body, 200)
-			if strings.Contains(string(body), other.ids["thread"]) {
-				t.Fatalf("%s's thread list shows %s's thread: %s", sd.name, other.name, body)
-			}
-			resp, body = sd.bearer(t, s, "GET", "/chat/threads"+chatv, nil)
-			wantStatus(t, resp, body, 200)
-			if !strings.Contains(string(body), sd.ids["thread"]) || strings.Contains(string(body), other.ids["thread"]) {
-				t.Fatalf("%s's thread list: %s", sd.name, body)
-			}
-		}
-		// Nor can one tenant's identity be made a participant in another's.
-		resp, body := b.bearer(t, s, "POST", "/chat/threads"+chatv, map[string]any{"topic": "lure",
-			"participants": []any{map[string]any{"communicationIdentifier": map[string]any{"rawId": a.ids["identity"]}}}})
-		wantStatus(t, resp, body, http.StatusCreated)
-		m := switchboardtest.JSON(t, body)
-		if inv, _ := m["invalidParticipants"].([]any); len(inv) != 1 {
-			t.Fatalf("A's identity was accepted into B's thread: %s", body)
-		}
-		lure := m["chatThread"].(map[string]any)["id"].(string)
-		resp, body = a.bearer(t, s, "GET", "/chat/threads/"+url.PathEscape(lure)+chatv, nil)
-		wantError(t, resp, body, http.StatusNotFound, "NotFound")
-	})
+	t.Run("chat participants stay in their tenant", func(t *testing.T) { chatParticipantWall(t, s, a, b) })
 
 	t.Run("contacts merge only within their tenant", func(t *testing.T) {
 		resp, body := b.c.Do(t, "POST", "/contacts/"+b.ids["contact"]+":merge"+nv, map[string]any{"sourceId": a.ids["contact"]})
@@ -662,24 +651,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		}
 	})
 
-	t.Run("file links are bound to their tenant and file", func(t *testing.T) {
-		link := a.ids["fileURL"]
-		resp, got := send(t, http.DefaultClient, newRequest(t, "GET", link, nil))
-		wantStatus(t, resp, got, http.StatusOK)
-		if !bytes.Equal(got, pngBytes) {
-			t.Fatal("A's link does not serve A's file")
-		}
-		u, _ := url.Parse(link)
-		bLink, _ := url.Parse(b.ids["fileURL"])
-		aParts, bParts := strings.Split(u.Path, "/"), strings.Split(bLink.Path, "/") // "", "files", tenant, file
-		for _, path := range []string{
-			"/files/" + bParts[2] + "/" + aParts[3], // A's file under B's tenant
-			"/files/" + aParts[2] + "/" + bParts[3], // B's file with A's signature
-		} {
-			resp, body := send(t, http.DefaultClient, newRequest(t, "GET", s.HTTPURL+path+"?"+u.RawQuery, nil))
-			wantError(t, resp, body, http.StatusForbidden, "InvalidSignature")
-		}
-	})
+	t.Run("file links are bound to their tenant and file", func(t *testing.T) { fileLinkWall(t, s, a, b) })
 
 	t.Run("web chat sessions stay in their tenant", func(t *testing.T) {
 		resp, body := send(t, http.DefaultClient, newRequest(t, "POST", s.HTTPURL+"/webchat/other/sessions"+nv, map[string]any{"displayName": "Visitor of B"}))
@@ -740,6 +712,10 @@ func unusedID(resource string, tn tenant.ID) string {
 		return string(identity.NewUserID(tn, uuid.NewString()))
 	case "thread":
 		return "19:" + strings.ReplaceAll(uuid.NewString(), "-", "") + "@thread.v2"
+	case "message":
+		// Message ids are creation times in milliseconds; a year ago
+		// nobody wrote.
+		return strconv.FormatInt(time.Now().AddDate(-1, 0, 0).UnixMilli(), 10)
 	case "subscription":
 		return "unused-" + uuid.NewString()[:8]
 	}
