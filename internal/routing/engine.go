@@ -127,6 +127,7 @@ type job struct {
 type Engine struct {
 	policies map[string]Policy // by queue
 	workers  map[string]*worker
+	byQueue  map[string]map[string]bool // queue → the workers serving it
 	jobs     map[string]*job
 	queued   []*job // waiting jobs, kept sorted: priority desc, then enqueue time
 	offers   map[string]*offer
@@ -136,7 +137,7 @@ type Engine struct {
 
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
-	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, jobs: map[string]*job{},
+	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
 		offers: map[string]*offer{}, rrLast: map[string]string{}}
 }
 
@@ -162,6 +163,15 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 	}
 	if s.Available && !w.Available {
 		w.idleSince = now
+	}
+	for _, q := range w.Queues {
+		delete(e.byQueue[q], s.ID)
+	}
+	for _, q := range s.Queues {
+		if e.byQueue[q] == nil {
+			e.byQueue[q] = map[string]bool{}
+		}
+		e.byQueue[q][s.ID] = true
 	}
 	w.WorkerSpec = s
 	return e.match(now)
@@ -335,8 +345,10 @@ func (e *Engine) match(now time.Time) []Decision {
 // others may not.
 func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Explanation) {
 	why := Explanation{Mode: p.Mode, Excluded: map[string]string{}}
-	ids := make([]string, 0, len(e.workers))
-	for id := range e.workers {
+	// Only the queue's workers are considered (workers elsewhere are not
+	// listed as excluded: they were never candidates).
+	ids := make([]string, 0, len(e.byQueue[j.Queue]))
+	for id := range e.byQueue[j.Queue] {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
