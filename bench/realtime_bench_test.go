@@ -233,6 +233,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	users := benchUsers(b, c, identities)
 	ctx := context.Background()
 	before := vmRSS(b, cmd.Process.Pid)
+	goBefore := goMemory(b, base)
 	b.ResetTimer()
 	start := time.Now()
 	var open []*websocket.Conn
@@ -276,7 +277,30 @@ func BenchmarkIdleConnections(b *testing.B) {
 	b.ReportMetric(float64(conns)/elapsed.Seconds(), "connects/s")
 	b.ReportMetric(float64(after-before)*1024/float64(conns)/1024, "KiB/conn")
 	b.ReportMetric(float64(after)/1024, "server-RSS-MB")
+	b.ReportMetric((goMemory(b, base)-goBefore)/1024/float64(conns), "Go-KiB/conn")
 	for _, ws := range open {
 		_ = ws.CloseNow()
 	}
+}
+
+// goMemory is the server's Go heap and stacks in use, from its /metrics:
+// what connections hold, without the garbage the GC target lets RSS carry.
+func goMemory(b *testing.B, base string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var total float64
+	for _, line := range strings.Split(string(raw), "\n") {
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if v, ok := strings.CutPrefix(line, name); ok {
+				var f float64
+				fmt.Sscan(v, &f)
+				total += f
+			}
+		}
+	}
+	return total
 }
