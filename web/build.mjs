@@ -1,8 +1,9 @@
 // Bundles the browser code into internal/web/dist, which the Go binary
 // embeds: `node web/build.mjs` (or `go generate ./internal/web`).
 // --out DIR writes elsewhere (the staleness test compares the two).
+// The output depends only on the sources and the pinned esbuild version.
 import { build } from "esbuild";
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,7 +12,24 @@ const i = process.argv.indexOf("--out");
 const out = i > 0 ? process.argv[i + 1] : join(here, "..", "internal", "web", "dist");
 await mkdir(out, { recursive: true });
 
+// "sb:i18n" is every catalogue in widget/i18n, keyed by locale, so a new
+// language needs no code change. Sorted: the bundle must not depend on
+// the order the file system lists them in.
+const i18nDir = join(here, "widget", "i18n");
+const i18n = {
+  name: "sb-i18n",
+  setup(b) {
+    b.onResolve({ filter: /^sb:i18n$/ }, () => ({ path: "i18n", namespace: "sb-i18n" }));
+    b.onLoad({ filter: /.*/, namespace: "sb-i18n" }, async () => {
+      const files = (await readdir(i18nDir)).filter((f) => f.endsWith(".json")).sort();
+      const all = {};
+      for (const f of files) all[f.slice(0, -5).toLowerCase()] = JSON.parse(await readFile(join(i18nDir, f), "utf8"));
+      return { contents: JSON.stringify(all), loader: "json", watchFiles: files.map((f) => join(i18nDir, f)) };
+    });
+  },
+};
+
 const common = { bundle: true, minify: true, target: ["es2020"], legalComments: "none", charset: "utf8", logLevel: "warning" };
-await build({ ...common, entryPoints: [join(here, "widget", "index.js")], outfile: join(out, "widget.js"), format: "iife" });
+await build({ ...common, entryPoints: [join(here, "widget", "index.js")], outfile: join(out, "widget.js"), format: "iife", plugins: [i18n] });
 await build({ ...common, entryPoints: [join(here, "client", "index.js")], outfile: join(out, "switchboard-client.js"), format: "esm" });
 await copyFile(join(here, "demo.html"), join(out, "demo.html"));

@@ -3,12 +3,15 @@ package web_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,6 +47,84 @@ func TestAssetsAreFresh(t *testing.T) {
 		b, _ := fs.ReadFile(web.Assets(), n)
 		if !bytes.Equal(a, b) {
 			t.Errorf("%s is stale: run go generate ./internal/web and commit internal/web/dist", n)
+		}
+	}
+}
+
+// TestClientProtocol runs the browser client's unit tests (close codes,
+// back-off, resume, heartbeats, token renewal) under Node with a scripted
+// socket and mocked time.
+func TestClientProtocol(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH: %v; %s", err, installHint)
+	}
+	cmd := exec.Command(node, "--test", "--test-reporter=spec", filepath.Join("..", "..", "web", "client", "client.test.mjs"))
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("client unit tests: %v\n%s", err, b)
+	}
+}
+
+// TestCatalogues keeps the widget's languages complete: every catalogue
+// has exactly English's keys with the same placeholders, and every key the
+// code asks for exists.
+func TestCatalogues(t *testing.T) {
+	dir := filepath.Join("..", "..", "web", "widget", "i18n")
+	load := func(name string) map[string]string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return m
+	}
+	en := load("en.json")
+	placeholder := regexp.MustCompile(`\{\w+\}`)
+	vars := func(s string) []string {
+		v := placeholder.FindAllString(s, -1)
+		slices.Sort(v)
+		return v
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) < 2 {
+		t.Fatalf("catalogues: %v", files)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		cat := load(name)
+		for k, v := range en {
+			got, ok := cat[k]
+			switch {
+			case !ok || strings.TrimSpace(got) == "":
+				t.Errorf("%s: %q is missing", name, k)
+			case !slices.Equal(vars(got), vars(v)):
+				t.Errorf("%s: %q has placeholders %v, English has %v", name, k, vars(got), vars(v))
+			}
+		}
+		for k := range cat {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s: %q is not in en.json", name, k)
+			}
+		}
+	}
+	src, _ := filepath.Glob(filepath.Join("..", "..", "web", "widget", "*.js"))
+	used := regexp.MustCompile(`\bt\("(\w+)"`)
+	for _, f := range src {
+		b, _ := os.ReadFile(f)
+		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := en[m[1]]; !ok {
+				t.Errorf("%s asks for %q, which en.json lacks", filepath.Base(f), m[1])
+			}
+		}
+	}
+	// Keys chosen at run time rather than written out.
+	for _, k := range []string{"connecting", "reconnecting", "joined", "left"} {
+		if _, ok := en[k]; !ok {
+			t.Errorf("en.json lacks %q", k)
 		}
 	}
 }

@@ -1,0 +1,441 @@
+// The widget itself: launcher, panel, pre-chat form and conversation. One
+// instance per page, inside a shadow root so neither page nor widget styles
+// leak into the other.
+import { ChatConnection, isAfter } from "../client/index.js";
+import { bytes, cssColor, el, format, icon, safeHTML, safeURL } from "./render.js";
+import { fingerprint, SessionStore } from "./session.js";
+import { css } from "./style.js";
+
+const HISTORY_PAGES = 4;
+const TYPING_EVERY_MS = 3000; // at most one typing notification per this
+const TYPING_SHOWN_MS = 6000; // an agent's indicator fades without news
+const STATUS_DELAY_MS = 800; // a quick reconnect shows no banner at all
+const CHAT_ICON = "M4 4h16v12H7l-3 3z";
+
+export class Widget {
+  /**
+   * @param {{endpoint: string, tenant: string, locale: string, catalogue: Record<string,string>, fallback: Record<string,string>, visitorToken?: string}} opts
+   */
+  constructor(opts) {
+    this.endpoint = opts.endpoint;
+    this.locale = opts.locale;
+    this.t = (k, vars) => format(opts.catalogue[k] || opts.fallback[k] || k, vars);
+    this.visitorToken = opts.visitorToken || "";
+    this.store = new SessionStore(opts.endpoint, opts.tenant);
+    this.conn = null;
+    this.rendered = new Map(); // message id → element
+    this.unread = 0;
+    this.lastTypingSent = 0;
+  }
+
+  text(map) {
+    if (!map) return "";
+    return map[this.locale] || map.en || Object.values(map)[0] || "";
+  }
+
+  async start() {
+    this.config = await this.store.config();
+    this.build();
+    this.started = true;
+    await this.restore();
+  }
+
+  // restore brings back the stored conversation, or the identified
+  // visitor's, or leaves the pre-chat form for a first visit.
+  async restore() {
+    const s = this.store.load();
+    try {
+      if (this.visitorToken && !(s && s.visitor === fingerprint(this.visitorToken))) {
+        // Never a resume key from someone else: on a shared computer the
+        // stored conversation may belong to another customer.
+        await this.begin({ visitorToken: this.visitorToken });
+      } else if (s && this.store.tokenFresh(s)) {
+        await this.startChat(s, true);
+      } else if (s) {
+        await this.begin({ resumeKey: s.resumeKey });
+      }
+    } catch (e) {
+      if (e.status === 401 || e.status === 404) {
+        // The conversation is gone (erased, or an unknown key): start over.
+        this.store.clear();
+        this.showPrechat();
+      } else {
+        this.showStatus(this.t("sessionFailed"));
+      }
+    }
+  }
+
+  build() {
+    const c = this.config;
+    this.host = el("div", { id: "switchboard-webchat" });
+    const root = this.host.attachShadow({ mode: "open" });
+    try {
+      // A constructed sheet passes a host page's strict style-src CSP.
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = [sheet];
+    } catch {
+      root.append(el("style", { text: css }));
+    }
+    const colors = c.colors || {};
+    this.host.style.setProperty("--sb-primary", cssColor(colors.primary, "#0b5cad"));
+    this.host.style.setProperty("--sb-bg", cssColor(colors.background, "#ffffff"));
+    this.host.style.setProperty("--sb-text", cssColor(colors.text, "#1b1b1b"));
+
+    this.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+    this.launcher = el("button", { class: "launcher", type: "button", "aria-label": this.t("openChat"), "aria-expanded": "false",
+      "aria-controls": "sb-panel", onclick: () => (this.panel.hidden ? this.open() : this.close()) }, icon(CHAT_ICON), this.badge);
+    const title = this.t("chatWith", { name: c.name || c.tenant || "" });
+    this.panel = el("div", { id: "sb-panel", class: "panel", role: "dialog", "aria-label": title, lang: this.locale, hidden: true,
+      onkeydown: (e) => e.key === "Escape" && this.close() });
+    this.status = el("div", { class: "status", role: "status" });
+    this.notice = el("p", { class: "notice", hidden: c.open !== false });
+    this.notice.textContent = c.open === false && c.businessHours ? this.text(c.businessHours.closedMessage) : "";
+    this.body = el("div", { class: "body" });
+    this.panel.append(
+      el("header", {}, el("h2", { text: title }),
+        el("button", { type: "button", "aria-label": this.t("closeChat"), text: "×", onclick: () => this.close() })),
+      this.notice, this.status, this.body);
+    root.append(this.launcher, this.panel);
+    document.body.append(this.host);
+    this.showPrechat();
+    addEventListener("online", () => {
+      this.showStatus("");
+      if (this.conn) this.conn.reconnectNow();
+    });
+    addEventListener("offline", () => this.showStatus(this.t("offline")));
+    document.addEventListener("visibilitychange", () => this.markRead());
+  }
+
+  showStatus(msg) {
+    clearTimeout(this.statusTimer);
+    this.status.textContent = msg || "";
+  }
+
+  connState(st) {
+    clearTimeout(this.statusTimer);
+    if (st === "connected") {
+      this.showStatus(navigator.onLine === false ? this.t("offline") : "");
+    } else if (st === "connecting" || st === "reconnecting") {
+      if (navigator.onLine === false) return this.showStatus(this.t("offline"));
+      this.statusTimer = setTimeout(() => (this.status.textContent = this.t(st)), STATUS_DELAY_MS);
+    }
+  }
+
+  open() {
+    if (!this.panel) return;
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.setUnread(0);
+    const first = this.body.querySelector("textarea, input:not([type=file])");
+    (first || this.panel.querySelector("button")).focus();
+    this.markRead();
+  }
+
+  close() {
+    if (!this.panel || this.panel.hidden) return;
+    this.panel.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.focus();
+  }
+
+  /** Identifies the visitor as a known customer (docs/webchat.md). */
+  async identify(token) {
+    this.visitorToken = token || "";
+    if (this.started && token) await this.begin({ visitorToken: token });
+  }
+
+  setUnread(n) {
+    this.unread = n;
+    this.badge.textContent = n > 9 ? "9+" : String(n);
+    this.badge.hidden = n === 0;
+    this.launcher.setAttribute("aria-label", n ? this.t("openChatUnread", { count: n }) : this.t("openChat"));
+  }
+
+  showPrechat() {
+    if (this.conn) return;
+    const c = this.config;
+    const error = el("p", { class: "error", role: "alert" });
+    const inputs = [];
+    const form = el("form", { class: "prechat", novalidate: true });
+    form.append(el("p", { class: "msg greeting", text: this.text(c.greeting) }));
+    for (const [i, f] of (c.preChatFields || []).entries()) {
+      const label = this.text(f.label) || f.name;
+      const id = `sb-field-${i}`;
+      const attrs = { id, name: f.name, required: !!f.required, "aria-required": f.required ? "true" : undefined };
+      const input = f.type === "textarea"
+        ? el("textarea", { ...attrs, rows: "3" })
+        : el("input", { ...attrs, type: ["email", "tel"].includes(f.type) ? f.type : "text",
+          autocomplete: f.type === "email" ? "email" : f.type === "tel" ? "tel" : f.name === "name" ? "name" : "on" });
+      inputs.push({ f, input, label });
+      form.append(el("label", { for: id, text: label + (f.required ? " *" : "") }), input);
+    }
+    const submit = el("button", { class: "primary", type: "submit", text: this.t("startChat") });
+    form.append(error, submit);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      error.textContent = "";
+      const fields = {};
+      for (const { f, input, label } of inputs) {
+        const v = input.value.trim();
+        input.removeAttribute("aria-invalid");
+        if (f.required && !v) return this.fieldError(error, input, this.t("required", { field: label }));
+        if (f.type === "email" && v && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) return this.fieldError(error, input, this.t("invalidEmail", { field: label }));
+        if (v) fields[f.name] = v;
+      }
+      submit.disabled = true;
+      try {
+        await this.begin({ displayName: fields.name || "", fields });
+      } catch {
+        error.textContent = this.t("sessionFailed");
+        submit.disabled = false;
+      }
+    });
+    this.body.replaceChildren(form);
+  }
+
+  fieldError(box, input, msg) {
+    box.textContent = msg;
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+
+  async begin(req) {
+    await this.startChat(await this.store.start({ ...req, locale: this.locale }), false);
+  }
+
+  // refreshToken serves the client's onTokenExpiring: the resume key buys a
+  // fresh token for the same visitor.
+  async refreshToken() {
+    const s = this.store.load();
+    if (!s) throw Object.assign(new Error("no session"), { status: 401 });
+    const fresh = await this.store.start({ resumeKey: s.resumeKey, locale: this.locale });
+    // Retention or the business deleted the thread: the visitor has a new one.
+    if (fresh.threadId !== this.threadId) setTimeout(() => this.startChat(fresh, false));
+    return fresh.token;
+  }
+
+  async startChat(s, fromStore) {
+    if (this.conn) this.conn.close();
+    this.me = s.me;
+    this.threadId = s.threadId;
+    this.name = s.name;
+    this.rendered = new Map();
+    this.historyLoaded = false;
+    this.buildChat();
+    const conn = new ChatConnection({ endpoint: this.endpoint, token: s.token, resumeFrom: s.position, onTokenExpiring: () => this.refreshToken() });
+    this.conn = conn;
+    this.thread = conn.thread(this.threadId);
+    const mine = (f) => (d) => conn === this.conn && d.threadId === this.threadId && f(d);
+    conn.on("connectionStateChanged", (st) => conn === this.conn && this.connState(st));
+    conn.on("position", (p) => conn === this.conn && this.store.save({ position: p }));
+    conn.on("chatMessageReceived", mine((m) => this.addMessage(m, { live: true })));
+    conn.on("chatMessageEdited", mine((m) => this.addMessage(m, { replace: true })));
+    conn.on("chatMessageDeleted", mine((m) => this.addMessage(m, { replace: true })));
+    conn.on("typingIndicatorReceived", mine((t) => this.showTyping(t)));
+    conn.on("readReceiptReceived", mine((r) => this.showSeen(r)));
+    conn.on("participantsAdded", mine((e) => (e.participantsAdded || []).forEach((p) => this.sys("joined", p, e.version))));
+    conn.on("participantsRemoved", mine((e) => (e.participantsRemoved || []).forEach((p) => this.sys("left", p, e.version))));
+    conn.on("resync", () => conn === this.conn && this.loadHistory().catch(() => {}));
+    conn.on("error", (e) => {
+      if (conn !== this.conn) return;
+      this.showStatus(this.t("sessionFailed"));
+      if (e.status === 401 || e.status === 404) this.store.clear();
+    });
+    try {
+      // Live first, then history: a message committed while the history
+      // loads arrives live (one in both is recognised by its id), so none
+      // falls in between.
+      await conn.connect();
+      await this.loadHistory();
+    } catch (e) {
+      if (conn !== this.conn) return;
+      if (fromStore && (e.status === 403 || e.status === 404)) {
+        // The stored token's thread is gone: ask for the visitor's current one.
+        return this.begin({ resumeKey: this.store.load().resumeKey });
+      }
+      throw e;
+    }
+  }
+
+  buildChat() {
+    const ta = el("textarea", { id: "sb-message", rows: "1", placeholder: this.t("placeholder"), "aria-label": this.t("messageLabel") });
+    ta.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.send();
+      }
+    });
+    ta.addEventListener("input", () => this.typed());
+    this.textarea = ta;
+    const u = this.config.uploads || {};
+    this.fileInput = el("input", { type: "file", class: "sr", tabindex: "-1", "aria-label": this.t("attach"),
+      accept: (u.types || []).join(","), onchange: () => this.upload() });
+    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": this.t("messages"), tabindex: "0" },
+      el("p", { class: "msg greeting", text: this.text(this.config.greeting) }));
+    this.typing = el("div", { class: "typing", "aria-live": "polite" });
+    this.alert = el("p", { class: "error", role: "alert" });
+    const composer = el("div", { class: "composer" },
+      el("button", { type: "button", class: "icon", "aria-label": this.t("attach"), title: this.t("attach"), text: "📎", onclick: () => this.fileInput.click() }),
+      ta, this.fileInput,
+      el("button", { type: "button", class: "primary", text: this.t("send"), onclick: () => this.send() }));
+    this.body.replaceChildren(this.log, this.typing, this.alert, composer);
+    if (!this.panel.hidden) ta.focus();
+  }
+
+  async loadHistory() {
+    const msgs = await this.thread.listMessages({ maxPageSize: 50, maxPages: HISTORY_PAGES });
+    for (const m of msgs.reverse()) {
+      const type = String(m.type).toLowerCase();
+      const content = m.content || {};
+      if (type === "text" || type === "html") {
+        this.addMessage({ id: m.id, type, message: content.message, attachments: content.attachments,
+          sender: m.senderCommunicationIdentifier, senderDisplayName: m.senderDisplayName, deletedOn: m.deletedOn }, { replace: true });
+      } else if (type === "participantadded" || type === "participantremoved") {
+        for (const p of content.participants || []) {
+          this.sys(type === "participantadded" ? "joined" : "left", { id: p.communicationIdentifier, displayName: p.displayName }, m.id);
+        }
+      }
+    }
+    this.sortLog();
+    this.historyLoaded = true;
+    const receipts = await this.thread.listReadReceipts().catch(() => []);
+    for (const r of receipts) this.showSeen({ sender: r.senderCommunicationIdentifier, chatMessageId: r.chatMessageId });
+    this.markRead();
+  }
+
+  isMine(sender) {
+    return !!sender && sender.rawId === this.me;
+  }
+
+  addMessage(m, { replace = false, live = false } = {}) {
+    const existing = this.rendered.get(m.id);
+    if (existing && !replace) return;
+    const mine = this.isMine(m.sender);
+    const box = el("div", { class: mine ? "msg mine" : "msg", "data-id": m.id, "data-order": m.id });
+    box.append(el("span", { class: "who", text: mine ? this.t("you") : m.senderDisplayName || this.t("agent") }));
+    if (m.deletedOn) {
+      box.append(el("em", { text: this.t("deleted") }));
+    } else {
+      const body = el("div", { class: "text" });
+      if (String(m.type).toLowerCase() === "html") body.append(safeHTML(m.message || ""));
+      else body.textContent = m.message || "";
+      if (body.textContent || body.childNodes.length) box.append(body);
+      for (const a of m.attachments || []) box.append(this.attachment(a));
+    }
+    if (existing) existing.replaceWith(box);
+    else this.log.append(box);
+    this.rendered.set(m.id, box);
+    this.scrollDown();
+    if (mine) return;
+    if (!existing) this.typing.textContent = "";
+    if (live && !existing && this.panel.hidden && this.historyLoaded) this.setUnread(this.unread + 1);
+    this.markRead();
+  }
+
+  attachment(a) {
+    const url = safeURL(a.url);
+    if (!url) return el("span", { class: "file", text: a.name || "" });
+    if (a.attachmentType === "image") {
+      const img = el("img", { src: safeURL(a.previewUrl) || url, alt: this.t("image", { name: a.name || "" }), onload: () => this.scrollDown() });
+      return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, img);
+    }
+    return el("a", { class: "file", href: url, target: "_blank", rel: "noopener noreferrer", text: this.t("download", { name: a.name || "" }) });
+  }
+
+  scrollDown() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  sys(key, p, order) {
+    const rawId = p && p.id && p.id.rawId;
+    if (rawId === this.me) return;
+    // A live notice and the same change's system message in the history
+    // are one line: both are stamped with the change's time in ms.
+    const tag = `${key}|${rawId}`;
+    const near = [...this.log.querySelectorAll(".sys")].some((e) => e.dataset.tag === tag && Math.abs(Number(e.dataset.order) - Number(order)) < 5000);
+    if (near) return;
+    const text = this.t(key, { name: (p && p.displayName) || this.t("agent") });
+    this.log.append(el("p", { class: "sys", text, "data-tag": tag, "data-order": String(order || Date.now()) }));
+    this.scrollDown();
+  }
+
+  // sortLog puts messages and notices in time order (ids and versions are
+  // milliseconds); the greeting stays first.
+  sortLog() {
+    const items = [...this.log.querySelectorAll("[data-order]")];
+    items.sort((a, b) => (isAfter(a.dataset.order, b.dataset.order) ? 1 : isAfter(b.dataset.order, a.dataset.order) ? -1 : 0));
+    const seen = this.log.querySelector(".seen");
+    for (const e of items) this.log.append(e);
+    if (seen) seen.remove();
+    this.scrollDown();
+  }
+
+  showTyping(t) {
+    if (this.isMine(t.sender)) return;
+    this.typing.textContent = this.t("typing", { name: t.senderDisplayName || this.t("agent") });
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => (this.typing.textContent = ""), TYPING_SHOWN_MS);
+  }
+
+  showSeen(r) {
+    if (this.isMine(r.sender) || !r.chatMessageId) return;
+    // "Seen" goes under the visitor's last message the reader has reached.
+    const reached = [...this.log.querySelectorAll(".msg.mine[data-id]")].filter((e) => !isAfter(e.dataset.id, r.chatMessageId));
+    const last = reached[reached.length - 1];
+    if (!last) return;
+    const old = this.log.querySelector(".seen");
+    if (old) old.remove();
+    last.after(el("p", { class: "seen", text: this.t("seen") }));
+  }
+
+  markRead() {
+    if (!this.thread || !this.panel || this.panel.hidden || document.hidden || !this.historyLoaded) return;
+    const others = this.log.querySelectorAll(".msg[data-id]:not(.mine)");
+    const last = others[others.length - 1];
+    if (!last || last.dataset.id === this.lastRead) return;
+    this.lastRead = last.dataset.id;
+    this.thread.sendReadReceipt(last.dataset.id).catch(() => (this.lastRead = ""));
+  }
+
+  typed() {
+    const now = Date.now();
+    if (now - this.lastTypingSent < TYPING_EVERY_MS || !this.textarea.value.trim()) return;
+    this.lastTypingSent = now;
+    this.thread.sendTypingNotification({ senderDisplayName: this.name || undefined }).catch(() => {});
+  }
+
+  async send(attachment) {
+    const content = attachment ? "" : this.textarea.value.trim();
+    if ((!content && !attachment) || !this.thread) return;
+    if (!attachment) this.textarea.value = "";
+    this.alert.textContent = "";
+    this.lastTypingSent = 0;
+    try {
+      const { id } = await this.thread.sendMessage({ content, senderDisplayName: this.name || undefined, attachments: attachment ? [attachment] : undefined });
+      // Shown at once; the real-time copy then finds it already there.
+      this.addMessage({ id, type: "text", message: content, attachments: attachment ? [attachment] : [], sender: { rawId: this.me } });
+    } catch {
+      if (!attachment && !this.textarea.value) this.textarea.value = content;
+      this.alert.textContent = this.t("sendFailed");
+    }
+  }
+
+  async upload() {
+    const file = this.fileInput.files[0];
+    this.fileInput.value = "";
+    this.alert.textContent = "";
+    if (!file) return;
+    // The server checks too; this only spares the visitor a useless upload.
+    const u = this.config.uploads || {};
+    if (u.types && u.types.length && !u.types.includes(file.type)) return (this.alert.textContent = this.t("fileType", { name: file.name }));
+    if (u.maxBytes && file.size > u.maxBytes) return (this.alert.textContent = this.t("fileTooLarge", { name: file.name, size: bytes(u.maxBytes) }));
+    this.alert.textContent = "";
+    try {
+      await this.send(await this.thread.uploadAttachment(file));
+    } catch (e) {
+      this.alert.textContent = e.status === 413 ? this.t("fileTooLarge", { name: file.name, size: bytes(u.maxBytes || 0) })
+        : e.status === 415 ? this.t("fileType", { name: file.name }) : this.t("uploadFailed", { name: file.name });
+    }
+  }
+}
