@@ -1,14 +1,15 @@
 //go:build unix
 
-// Package browser_test runs the web chat widget in headless Chromium
-// (Debian's chromium, driven by playwright-core) against an in-process
-// node, from a host page on another origin. A missing browser or Node
-// package fails the test instead of skipping it.
+// Package browser_test runs the web chat widget and the browser client in
+// headless Chromium (Debian's chromium, driven by playwright-core) against
+// an in-process node, from host pages on another origin. A missing browser
+// or Node package fails the test instead of skipping it.
 package browser_test
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +27,10 @@ import (
 )
 
 const installHint = "install chromium (apt-get install chromium) and run `bash .ci/install-node` from the repository root"
+
+// playwrightVersion is what package-lock.json pins; a stale node_modules
+// fails here rather than somewhere confusing inside node.
+const playwrightVersion = "1.65.1"
 
 func requireTools(t *testing.T) (node, chromium string) {
 	t.Helper()
@@ -39,70 +45,85 @@ func requireTools(t *testing.T) (node, chromium string) {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("chromium: %v; %s", err, installHint)
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json")); err != nil {
+	raw, err := os.ReadFile(filepath.Join("node_modules", "playwright-core", "package.json"))
+	if err != nil {
 		t.Fatalf("playwright-core is not installed: %v; %s", err, installHint)
+	}
+	var pkg struct{ Version string }
+	if err := json.Unmarshal(raw, &pkg); err != nil || pkg.Version != playwrightVersion {
+		t.Fatalf("playwright-core %q is installed, package-lock.json pins %s; %s", pkg.Version, playwrightVersion, installHint)
 	}
 	return node, chromium
 }
 
-// hostPages is a business's website on its own origin, embedding the
-// widget with one script tag.
-func hostPages(t *testing.T, widgetOrigin string) *httptest.Server {
+// hostSite is a business's website on its own origin: pages embedding the
+// widget with one script tag, a blank page for the agent-side client, and
+// /backend/…, the business's server, which holds the access key and
+// forwards signed calls (visitor tokens, identities, settings).
+func hostSite(t *testing.T, s *switchboardtest.Server) *httptest.Server {
+	c := s.Client(t)
 	page := func(extra string) string {
 		return fmt.Sprintf(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Toko Demo</title></head>
-<body><h1>Toko Demo</h1><script src="%s/widget.js" data-tenant="demo" %s async></script></body></html>`, widgetOrigin, extra)
+<body><h1>Toko Demo</h1><p><a href="/about">About us</a></p><script src="%s/widget.js" data-tenant="demo" %s async></script></body></html>`, s.HTTPURL, extra)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page("")) })
-	mux.HandleFunc("/id", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page(`data-locale="id"`)) })
-	// A logged-in customer: the business's page carries a visitor token its
-	// backend minted (here passed in the query for the test).
-	mux.HandleFunc("/known", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page("")) })
+	mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page(`data-locale="id"`)) })
+	// A logged-in customer: the page carries a visitor token the backend
+	// minted (here passed in the query for the test).
+	mux.HandleFunc("GET /known", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, page(fmt.Sprintf(`data-visitor-token=%q`, r.URL.Query().Get("token"))))
+	})
+	mux.HandleFunc("GET /agent", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `<!doctype html><html><head><meta charset="utf-8"><title>Agent</title></head><body></body></html>`)
+	})
+	mux.HandleFunc("/backend/", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var payload any
+		if len(body) > 0 {
+			payload = body
+		}
+		path := strings.TrimPrefix(r.URL.Path, "/backend")
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
+		// Not c.Do: it fails the test from this goroutine. The status goes
+		// back to the caller, which asserts on it.
+		resp, err := c.HTTP.Do(c.Request(r.Method, path, payload))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func TestWidgetInChromium(t *testing.T) {
+// TestBrowser runs each Node test file against its own node, so no test
+// file's settings or revocations reach another's.
+func TestBrowser(t *testing.T) {
 	node, chromium := requireTools(t)
-	s := switchboardtest.Start(t)
-	c := s.Client(t)
-
-	// Small upload limits, so the test can trip them.
-	resp, body := c.Do(t, "GET", "/webchat/settings?api-version=2026-11-01", nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("settings: %d %s", resp.StatusCode, body)
+	for _, file := range []string{"widget.test.mjs", "client.test.mjs"} {
+		t.Run(strings.TrimSuffix(file, ".test.mjs"), func(t *testing.T) {
+			s := switchboardtest.Start(t)
+			host := hostSite(t, s)
+			runNode(t, node, file, map[string]string{
+				"SB_URL":   s.HTTPURL,
+				"HOST_URL": host.URL,
+				"CHROMIUM": chromium,
+				"NO_COLOR": "1",
+			})
+		})
 	}
-	st := switchboardtest.JSON(t, body)
-	st["uploads"] = map[string]any{"maxBytes": 200000, "types": []string{"image/png", "image/jpeg", "application/pdf"}}
-	if resp, body := c.Do(t, "PUT", "/webchat/settings?api-version=2026-11-01", st); resp.StatusCode != 200 {
-		t.Fatalf("put settings: %d %s", resp.StatusCode, body)
-	}
-	resp, body = c.Do(t, "POST", "/identities?api-version=2023-10-01", map[string]any{"createTokenWithScopes": []string{"chat"}})
-	if resp.StatusCode != 201 {
-		t.Fatalf("agent identity: %d %s", resp.StatusCode, body)
-	}
-	agent := switchboardtest.JSON(t, body)
-
-	resp, body = c.Do(t, "POST", "/webchat/visitors?api-version=2026-11-01", map[string]any{"externalId": "crm-42", "displayName": "Siti Rahma", "email": "siti@example.com"})
-	if resp.StatusCode != 201 {
-		t.Fatalf("visitor token: %d %s", resp.StatusCode, body)
-	}
-	known := switchboardtest.JSON(t, body)
-
-	host := hostPages(t, s.HTTPURL)
-	runNode(t, node, "widget.test.mjs", map[string]string{
-		"SB_URL":          s.HTTPURL,
-		"HOST_URL":        host.URL,
-		"AGENT_ID":        agent["identity"].(map[string]any)["id"].(string),
-		"AGENT_TOKEN":     agent["accessToken"].(map[string]any)["token"].(string),
-		"CHROMIUM":        chromium,
-		"VISITOR_TOKEN":   known["visitorToken"].(string),
-		"VISITOR_CONTACT": known["contactId"].(string),
-		"NO_COLOR":        "1",
-	})
 }
 
 // runNode runs `node --test file`, streaming its output into the test log.

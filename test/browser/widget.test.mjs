@@ -1,96 +1,17 @@
 // The web chat widget in headless Chromium, on a host page of another
-// origin, against a live Switchboard node. browser_test.go starts the node
-// and the host page and runs this file with:
-//   SB_URL       the node's HTTP base (the widget's origin)
-//   HOST_URL     the host page server (/ English, /id Indonesian)
-//   AGENT_ID, AGENT_TOKEN  a communication identity acting as the agent
-//   CHROMIUM     the browser binary
-import { test, before, after } from "node:test";
+// origin, against a live Switchboard node (see helpers.mjs for the setup).
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { HOST, NATIVE, SB, agentJoins, backend, log, newPage, openChat, say, updateSettings, visitorSession } from "./helpers.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set (browser_test.go sets it)`);
-  return v;
-};
-const SB = env("SB_URL");
-const HOST = env("HOST_URL");
-const agent = { id: env("AGENT_ID"), token: env("AGENT_TOKEN") };
-const CHAT = "api-version=2025-03-15";
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: env("CHROMIUM"), headless: true, chromiumSandbox: false,
-    args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-});
-after(async () => browser && browser.close());
-
-async function rest(token, method, path, body) {
-  const res = await fetch(SB + path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-// The visitor's session as the widget stored it, and a token for it.
-async function visitorSession(page) {
-  const saved = await page.evaluate(() => JSON.parse(localStorage.getItem("switchboard:demo")));
-  assert.ok(saved && saved.resumeKey, "the widget keeps a resume key");
-  const res = await fetch(`${SB}/webchat/demo/sessions?api-version=2026-11-01`, {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ resumeKey: saved.resumeKey }),
-  });
-  assert.equal(res.status, 201);
-  return res.json();
-}
-
-// Puts the agent in the visitor's thread and returns helpers to act as it.
-async function agentJoins(page) {
-  const v = await visitorSession(page);
-  const thread = `/chat/threads/${encodeURIComponent(v.threadId)}`;
-  await rest(v.token, "POST", `${thread}/participants/:add?${CHAT}`, {
-    participants: [{ communicationIdentifier: { rawId: agent.id, communicationUser: { id: agent.id } }, displayName: "Ayu" }],
-  });
-  return {
-    thread: v.threadId,
-    say: (content, type = "text") => rest(agent.token, "POST", `${thread}/messages?${CHAT}`, { content, type, senderDisplayName: "Ayu" }),
-    typing: () => rest(agent.token, "POST", `${thread}/typing?${CHAT}`, { senderDisplayName: "Ayu" }),
-    read: (id) => rest(agent.token, "POST", `${thread}/readReceipts?${CHAT}`, { chatMessageId: id }),
-    messages: async () => (await rest(agent.token, "GET", `${thread}/messages?${CHAT}&maxPageSize=200`)).value,
-    receipts: async () => (await rest(agent.token, "GET", `${thread}/readReceipts?${CHAT}`)).value,
-  };
-}
-
-async function openChat(page, name = "Budi") {
-  await page.getByRole("button", { name: "Open chat" }).click();
-  await page.getByLabel("Your name").fill(name);
-  await page.getByRole("button", { name: "Start chat" }).click();
-  await page.getByLabel("Message", { exact: true }).waitFor();
-}
-
-async function say(page, text) {
-  const box = page.getByLabel("Message", { exact: true });
-  await box.fill(text);
-  await box.press("Enter");
-  await page.locator(".msg.mine", { hasText: text }).waitFor();
-}
-
-const log = (page) => page.getByRole("log");
-
-test("a visitor chats with an agent: messages, typing, read receipts, history after reload", async () => {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
+test("a visitor chats with an agent: messages, typing, read receipts, unread badge, history after reload", async () => {
+  const { ctx, page } = await newPage();
   await page.goto(HOST + "/");
   // Required pre-chat field: nothing starts without it.
   await page.getByRole("button", { name: "Open chat" }).click();
   await page.getByRole("button", { name: "Start chat" }).click();
   await page.getByRole("alert").filter({ hasText: "Your name is required." }).waitFor();
+  assert.equal(await page.getByLabel("Your name").getAttribute("aria-invalid"), "true");
   await page.getByLabel("Your name").fill("Budi");
   await page.getByRole("button", { name: "Start chat" }).click();
   await say(page, "Hello from the browser");
@@ -101,6 +22,7 @@ test("a visitor chats with an agent: messages, typing, read receipts, history af
   await page.getByText("Ayu is typing…").waitFor();
   const reply = await a.say("Hi Budi, I am Ayu. How can I help?");
   await log(page).getByText("Hi Budi, I am Ayu. How can I help?").waitFor();
+  assert.ok(await page.getByText("Ayu is typing…").isHidden(), "the message replaces the typing indicator");
   assert.ok((await a.messages()).some((m) => m.content && m.content.message === "Hello from the browser"), "the agent sees the visitor's message");
 
   // The open widget reads the agent's message and says so.
@@ -112,20 +34,32 @@ test("a visitor chats with an agent: messages, typing, read receipts, history af
   }
   const mine = (await a.messages()).find((m) => m.content && m.content.message === "Hello from the browser");
   await a.read(mine.id);
-  await log(page).getByText("Seen").waitFor();
+  await log(page).getByText("Seen", { exact: true }).waitFor();
 
-  // History survives a reload, without the pre-chat form.
+  // History survives a reload, without the pre-chat form, and with the
+  // stored token: no new session is asked for.
+  let sessionCalls = 0;
+  page.on("request", (r) => r.method() === "POST" && r.url().includes("/sessions") && sessionCalls++);
   await page.reload();
   await page.getByRole("button", { name: "Open chat" }).click();
   await log(page).getByText("Hello from the browser").waitFor();
   await log(page).getByText("Hi Budi, I am Ayu. How can I help?").waitFor();
   assert.equal(await page.getByRole("button", { name: "Start chat" }).count(), 0);
+  assert.equal(sessionCalls, 0, "the stored token was reused");
+
+  // A message while the panel is closed shows on the launcher.
+  await page.keyboard.press("Escape");
+  await a.say("Are you still there?");
+  const badge = page.getByRole("button", { name: "Open chat (1 unread)" });
+  await badge.waitFor();
+  await badge.click();
+  await log(page).getByText("Are you still there?").waitFor();
+  await page.getByRole("button", { name: "Open chat", exact: true }).waitFor();
   await ctx.close();
 });
 
 test("losing the connection loses nothing and repeats nothing", async () => {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
+  const { ctx, page } = await newPage();
   let cut = false;
   const sockets = [];
   // Every real-time socket goes through here, so the test can cut it the
@@ -135,8 +69,7 @@ test("losing the connection loses nothing and repeats nothing", async () => {
       ws.close({ code: 1011, reason: "network down" });
       return;
     }
-    const server = ws.connectToServer();
-    sockets.push({ ws, server });
+    sockets.push({ ws, server: ws.connectToServer() });
   });
   await page.goto(HOST + "/");
   await openChat(page, "Sari");
@@ -144,121 +77,235 @@ test("losing the connection loses nothing and repeats nothing", async () => {
   const a = await agentJoins(page);
   await a.say("first");
   await log(page).getByText("first").waitFor();
+  const cutAll = () => {
+    cut = true;
+    for (const s of sockets.splice(0)) {
+      s.server.close();
+      s.ws.close({ code: 1011, reason: "network down" });
+    }
+  };
 
-  cut = true;
-  for (const s of sockets) {
-    s.server.close();
-    s.ws.close({ code: 1011, reason: "network down" });
-  }
+  // The socket dies; the visitor sees a quiet notice meanwhile.
+  cutAll();
   await page.getByText("Reconnecting…").waitFor();
   await a.say("while away 1");
   await a.say("while away 2");
-  await a.say("while away 3");
   cut = false;
-  for (const t of ["while away 1", "while away 2", "while away 3"]) await log(page).getByText(t, { exact: true }).waitFor();
+  await log(page).getByText("while away 2", { exact: true }).waitFor();
+  await page.getByText("Reconnecting…").waitFor({ state: "hidden" });
+
+  // The browser goes offline altogether, and comes back.
+  cutAll();
+  await ctx.setOffline(true);
+  await page.getByText("You are offline.", { exact: false }).waitFor();
+  await a.say("while offline 1");
+  await a.say("while offline 2");
+  cut = false;
+  await ctx.setOffline(false);
+  await log(page).getByText("while offline 2", { exact: true }).waitFor();
   await a.say("after");
   await log(page).getByText("after", { exact: true }).waitFor();
-  for (const t of ["first", "while away 1", "while away 2", "while away 3", "after"]) {
+  for (const t of ["first", "while away 1", "while away 2", "while offline 1", "while offline 2", "after"]) {
     assert.equal(await log(page).getByText(t, { exact: true }).count(), 1, `"${t}" shown once`);
   }
-  assert.ok(await page.getByText("Reconnecting…").isHidden());
+  assert.ok(await page.getByRole("status").filter({ hasText: /\S/ }).count() === 0, "no connection notice is left");
   await ctx.close();
 });
 
 test("images and files: upload, show, and clear errors for wrong type and size", async () => {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto(HOST + "/");
-  await openChat(page, "Wati");
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAEUlEQVR4nGP4z8DwH4QZYAwAR8oH+WdZbrcAAAAASUVORK5CYII=", "base64");
-  const input = page.locator('input[type="file"]');
-  await input.setInputFiles({ name: "cat.png", mimeType: "image/png", buffer: png });
-  const img = log(page).getByRole("img", { name: "Image: cat.png" });
-  await img.waitFor();
-  // The image really loads through its signed link: decode() rejects if not.
-  const size = await img.evaluate(async (el) => {
-    await el.decode();
-    return el.naturalWidth;
-  });
-  assert.equal(size, 2);
-  await input.setInputFiles({ name: "huge.png", mimeType: "image/png", buffer: Buffer.alloc(300 * 1024, 1) });
-  await page.getByRole("alert").filter({ hasText: "huge.png is larger than" }).waitFor();
-  await input.setInputFiles({ name: "page.html", mimeType: "text/html", buffer: Buffer.from("<script>alert(1)</script>") });
-  await page.getByRole("alert").filter({ hasText: "page.html cannot be sent" }).waitFor();
-  const a = await agentJoins(page);
-  const files = (await a.messages()).filter((m) => m.content && m.content.attachments);
-  assert.equal(files.length, 1, "only the accepted image reached the thread");
-  await ctx.close();
+  const prev = await updateSettings({ uploads: { maxBytes: 200000, types: ["image/png", "image/jpeg", "application/pdf"] } });
+  try {
+    const { ctx, page } = await newPage();
+    await page.goto(HOST + "/");
+    await openChat(page, "Wati");
+    const png = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAEUlEQVR4nGP4z8DwH4QZYAwAR8oH+WdZbrcAAAAASUVORK5CYII=", "base64");
+    const input = page.locator('input[type="file"]');
+    await input.setInputFiles({ name: "cat.png", mimeType: "image/png", buffer: png });
+    const img = log(page).getByRole("img", { name: "Image: cat.png" });
+    await img.waitFor();
+    // The image really loads through its signed link: decode() rejects if not.
+    assert.equal(await img.evaluate(async (el) => (await el.decode(), el.naturalWidth)), 2);
+    await input.setInputFiles({ name: "report.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n%%EOF\n") });
+    await log(page).getByRole("link", { name: "Download report.pdf" }).waitFor();
+
+    await input.setInputFiles({ name: "huge.png", mimeType: "image/png", buffer: Buffer.alloc(300 * 1024, 1) });
+    await page.getByRole("alert").filter({ hasText: "huge.png is larger than 195 KB." }).waitFor();
+    await input.setInputFiles({ name: "page.html", mimeType: "text/html", buffer: Buffer.from("<script>alert(1)</script>") });
+    await page.getByRole("alert").filter({ hasText: "page.html cannot be sent: files of this type are not accepted." }).waitFor();
+    const a = await agentJoins(page);
+    const files = (await a.messages()).filter((m) => m.content && m.content.attachments && m.content.attachments.length);
+    assert.deepEqual(files.map((m) => m.content.attachments[0].name).sort(), ["cat.png", "report.pdf"], "only the accepted files reached the thread");
+    await ctx.close();
+  } finally {
+    await updateSettings({ uploads: prev.uploads });
+  }
 });
 
-test("nothing an agent sends can script the widget", async () => {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
+const XSS_HTML = '<p>safe <b>bold</b> <a href="https://example.com/help">help</a></p><img src=x onerror="window.__xss=1"><script>window.__xss=2</script>' +
+  '<a href="javascript:window.__xss=3">click</a><a href="/relative">relative</a><svg onload="window.__xss=5"></svg><iframe src="javascript:parent.__xss=6"></iframe>' +
+  '<p style="background:url(javascript:window.__xss=7)" onclick="window.__xss=8">styled</p><form action="javascript:window.__xss=11"><button>go</button></form>';
+
+test("nothing an agent (or a compromised server) sends can script the widget", async () => {
+  const { ctx, page } = await newPage();
+  // The server sanitises html messages itself; to test the widget's own
+  // allow-list, the test also plays a server whose sanitiser failed and
+  // pushes raw frames down the real-time socket.
+  let socket;
+  await page.routeWebSocket(/\/realtime$/, (ws) => {
+    ws.connectToServer();
+    socket = ws;
+  });
   await page.goto(HOST + "/");
-  await openChat(page, "Eve");
+  await openChat(page, '<img src=x onerror="window.__xss=9">');
   const a = await agentJoins(page);
-  await a.say('<p>safe <b>bold</b></p><img src=x onerror="window.__xss=1"><script>window.__xss=2</script><a href="javascript:window.__xss=3">click</a><svg onload="window.__xss=5"></svg>', "html");
+  await a.say(XSS_HTML, "html");
   await a.say('<img src=x onerror="window.__xss=4"> plain text');
-  await log(page).getByText("plain text").waitFor();
-  await log(page).locator("b", { hasText: "bold" }).waitFor();
-  const link = log(page).getByText("click");
-  assert.equal(await link.getAttribute("href"), null, "javascript: links lose their href");
-  await link.click();
+  await a.say("from a strange name", "text", '<img src=x onerror="window.__xss=10">');
+  await log(page).getByText("from a strange name").waitFor();
+  const raw = (id, type, message, extra = {}) => socket.send(JSON.stringify({ type: "event", name: "chatMessageReceived",
+    data: { threadId: a.thread, id, type, message, sender: { rawId: "8:acs:evil" }, senderDisplayName: "Mallory", attachments: [], ...extra } }));
+  raw("9999999999990", "html", XSS_HTML);
+  raw("9999999999991", "text", "attachment links", {
+    attachments: [{ id: "f", attachmentType: "image", name: "x.png", url: "javascript:window.__xss=12" },
+      { id: "g", attachmentType: "file", name: "y.pdf", url: "javascript:window.__xss=13" }] });
+  await log(page).getByText("attachment links").waitFor();
+
+  const evil = log(page).locator('[data-id="9999999999990"]');
+  await evil.locator("b", { hasText: "bold" }).waitFor();
+  const help = evil.getByRole("link", { name: "help" });
+  assert.equal(await help.getAttribute("href"), "https://example.com/help");
+  assert.equal(await help.getAttribute("target"), "_blank");
+  assert.match(await help.getAttribute("rel"), /noopener/);
+  for (const name of ["click", "relative"]) {
+    assert.equal(await evil.getByText(name).getAttribute("href"), null, `${name}: unsafe links lose their href`);
+  }
+  await evil.getByText("click").click();
+  await evil.getByText("styled").click();
+  await evil.getByText("go").click();
+  // Nothing executable was built at all, so nothing can run later either.
+  assert.equal(await log(page).locator("img, script, svg, iframe, form, button, [style], [onclick], [onerror], [onload]").count(), 0);
+  assert.equal(await log(page).locator('[href^="javascript"], [src^="javascript"]').count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.ok(await log(page).getByText('<img src=x onerror="window.__xss=4"> plain text').isVisible(), "text messages are shown as text");
+  assert.ok(await log(page).getByText('<img src=x onerror="window.__xss=10">').isVisible(), "names are shown as text");
   await ctx.close();
 });
 
 test("Indonesian, keyboard only, small screens", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 375, height: 700 } });
-  const page = await ctx.newPage();
+  const { ctx, page } = await newPage({ viewport: { width: 375, height: 700 }, locale: "en-US" });
   await page.goto(HOST + "/id");
   const launcher = page.getByRole("button", { name: "Buka obrolan" });
   await launcher.waitFor();
-  await page.keyboard.press("Tab");
-  assert.ok(await launcher.evaluate((el) => el.getRootNode().activeElement === el), "Tab reaches the launcher");
+  const focused = (loc) => loc.evaluate((el) => el.getRootNode().activeElement === el);
+  // Tab past the page's own link to the launcher.
+  for (let i = 0; i < 5 && !(await focused(launcher)); i++) await page.keyboard.press("Tab");
+  assert.ok(await focused(launcher), "Tab reaches the launcher");
   await page.keyboard.press("Enter");
   const dialog = page.getByRole("dialog", { name: "Obrolan dengan demo" });
   await dialog.waitFor();
-  assert.equal((await dialog.boundingBox()).width, 375, "full width on a phone");
+  const box = await dialog.boundingBox();
+  assert.deepEqual([box.width, box.height], [375, 700], "full screen on a phone");
   await page.getByRole("button", { name: "Mulai obrolan" }).waitFor();
-  await page.keyboard.type("Dewi"); // focus starts in the first field
+  assert.ok(await focused(page.getByLabel("Nama Anda")), "focus starts in the first field");
+  await page.keyboard.type("Dewi");
   await page.keyboard.press("Enter");
-  const box = page.getByLabel("Pesan", { exact: true });
-  await box.waitFor();
-  await box.focus();
+  const message = page.getByLabel("Pesan", { exact: true });
+  await message.waitFor();
+  await page.waitForFunction(() => {
+    const root = document.getElementById("switchboard-webchat").shadowRoot;
+    return root.activeElement && root.activeElement.id === "sb-message";
+  });
   await page.keyboard.type("Halo, saya perlu bantuan");
   await page.keyboard.press("Enter");
   await page.locator(".msg.mine", { hasText: "Halo, saya perlu bantuan" }).waitFor();
   await page.getByText("Anda", { exact: true }).first().waitFor();
+  assert.equal(await message.inputValue(), "", "Enter sent and cleared the box");
+  await page.getByRole("button", { name: "Kirim" }).waitFor();
+  await page.getByRole("button", { name: "Lampirkan berkas" }).waitFor();
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "hidden" });
-  assert.ok(await launcher.evaluate((el) => el.getRootNode().activeElement === el), "focus returns to the launcher");
+  assert.ok(await focused(launcher), "focus returns to the launcher");
   await ctx.close();
 });
 
-test("a known customer (visitor token) skips the form and keeps one conversation across devices", async () => {
-  const token = env("VISITOR_TOKEN");
-  const contact = env("VISITOR_CONTACT");
+test("the browser's language picks the catalogue when the page names none", async () => {
+  const { ctx, page } = await newPage({ locale: "id-ID" });
+  await page.goto(HOST + "/");
+  await page.getByRole("button", { name: "Buka obrolan" }).click();
+  await page.getByText("Hai! Ada yang bisa kami bantu?").first().waitFor();
+  await ctx.close();
+});
+
+test("outside business hours the widget says so, in the tenant's colours", async () => {
+  // Open only on a weekday three days away: closed today whatever the time.
+  const day = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][(new Date().getUTCDay() + 3) % 7];
+  const prev = await updateSettings({
+    colors: { primary: "#7a1fa2", background: "#ffffff", text: "#1b1b1b" },
+    businessHours: { timezone: "UTC", weekly: { [day]: [["09:00", "17:00"]] },
+      closedMessage: { en: "We are closed now; leave a message and we will reply.", id: "Kami sedang tutup." } },
+  });
+  try {
+    const config = await (await fetch(`${SB}/webchat/demo/config?${NATIVE}`)).json();
+    assert.equal(config.open, false);
+    const { ctx, page } = await newPage();
+    await page.goto(HOST + "/");
+    const launcher = page.getByRole("button", { name: "Open chat" });
+    assert.equal(await launcher.evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(122, 31, 162)");
+    await launcher.click();
+    await page.getByText("We are closed now; leave a message and we will reply.").waitFor();
+    await page.getByLabel("Your name").fill("Rina");
+    await page.getByRole("button", { name: "Start chat" }).click();
+    await say(page, "Please call me tomorrow");
+    assert.ok(await page.getByText("We are closed now; leave a message and we will reply.").isVisible(), "the notice stays while chatting");
+    await ctx.close();
+  } finally {
+    await updateSettings({ colors: prev.colors, businessHours: prev.businessHours });
+  }
+});
+
+test("a known customer (visitor token) skips the form, keeps one conversation across devices, and never sees another's", async () => {
+  const known = await backend("POST", `/webchat/visitors?${NATIVE}`, { externalId: "crm-42", displayName: "Siti Rahma", email: "siti@example.com" });
   const threads = [];
   for (const device of ["laptop", "phone"]) {
-    const ctx = await browser.newContext(); // a separate browser profile: nothing shared but the token
-    const page = await ctx.newPage();
-    await page.goto(`${HOST}/known?token=${encodeURIComponent(token)}`);
+    const { ctx, page } = await newPage(); // a separate profile: nothing shared but the token
+    await page.goto(`${HOST}/known?token=${encodeURIComponent(known.visitorToken)}`);
     await page.getByRole("button", { name: "Open chat" }).click();
-    const box = page.getByLabel("Message", { exact: true });
-    await box.waitFor();
+    await page.getByLabel("Message", { exact: true }).waitFor();
     assert.equal(await page.getByRole("button", { name: "Start chat" }).count(), 0, "no pre-chat form for a known customer");
-    if (device === "laptop") {
-      await say(page, "hello from my laptop");
-    } else {
-      await log(page).getByText("hello from my laptop").waitFor();
-    }
+    if (device === "laptop") await say(page, "hello from my laptop");
+    else await log(page).getByText("hello from my laptop").waitFor();
     const v = await visitorSession(page);
-    assert.equal(v.contactId, contact, "the session belongs to the business's contact");
+    assert.equal(v.contactId, known.contactId, "the session belongs to the business's contact");
     threads.push(v.threadId);
+
+    if (device === "phone") {
+      // Someone else logs in on the same phone: their page carries their
+      // token, and Siti's conversation must not follow.
+      const other = await backend("POST", `/webchat/visitors?${NATIVE}`, { externalId: "crm-77", displayName: "Joko" });
+      await page.goto(`${HOST}/known?token=${encodeURIComponent(other.visitorToken)}`);
+      await page.getByRole("button", { name: "Open chat" }).click();
+      await say(page, "I am Joko");
+      assert.equal(await log(page).getByText("hello from my laptop").count(), 0);
+      assert.equal((await visitorSession(page)).contactId, other.contactId);
+    }
     await ctx.close();
   }
   assert.equal(threads[0], threads[1], "both devices are in the same conversation");
+});
+
+test("Switchboard.identify() ties an anonymous visitor's widget to a known customer", async () => {
+  const known = await backend("POST", `/webchat/visitors?${NATIVE}`, { externalId: "crm-88", displayName: "Agus" });
+  const { ctx, page } = await newPage();
+  await page.goto(HOST + "/");
+  await page.getByRole("button", { name: "Open chat" }).waitFor();
+  await page.evaluate((token) => window.Switchboard.identify(token), known.visitorToken);
+  await page.evaluate(() => window.Switchboard.open());
+  await page.getByLabel("Message", { exact: true }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Start chat" }).count(), 0);
+  await say(page, "identified by script");
+  assert.equal((await visitorSession(page)).contactId, known.contactId);
+  await page.evaluate(() => window.Switchboard.close());
+  await page.getByRole("dialog").waitFor({ state: "hidden" });
+  await ctx.close();
 });

@@ -269,7 +269,7 @@ export class Widget {
     ta.addEventListener("input", () => this.typed());
     this.textarea = ta;
     const u = this.config.uploads || {};
-    this.fileInput = el("input", { type: "file", class: "sr", tabindex: "-1", "aria-label": this.t("attach"),
+    this.fileInput = el("input", { type: "file", class: "sr", tabindex: "-1", "aria-hidden": "true", "aria-label": this.t("attach"),
       accept: (u.types || []).join(","), onchange: () => this.upload() });
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": this.t("messages"), tabindex: "0" },
       el("p", { class: "msg greeting", text: this.text(this.config.greeting) }));
