@@ -2,7 +2,7 @@
 // origin, against a live Switchboard node (see helpers.mjs for the setup).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HOST, NATIVE, SB, agentJoins, backend, log, newPage, openChat, say, updateSettings, visitorSession } from "./helpers.mjs";
+import { HOST, NATIVE, SB, agentJoins, backend, log, newPage, openChat, revokeTokens, say, updateSettings, visitorSession } from "./helpers.mjs";
 
 test("a visitor chats with an agent: messages, typing, read receipts, unread badge, history after reload", async () => {
   const { ctx, page } = await newPage();
@@ -109,6 +109,33 @@ test("losing the connection loses nothing and repeats nothing", async () => {
     assert.equal(await log(page).getByText(t, { exact: true }).count(), 1, `"${t}" shown once`);
   }
   assert.ok(await page.getByRole("status").filter({ hasText: /\S/ }).count() === 0, "no connection notice is left");
+  await ctx.close();
+});
+
+test("stale credentials: a revoked token is renewed from the resume key; an unknown key starts over", async () => {
+  const { ctx, page } = await newPage();
+  await page.goto(HOST + "/");
+  await openChat(page, "Yanti");
+  await say(page, "before the revocation");
+  const a = await agentJoins(page);
+  const stored = () => page.evaluate(() => JSON.parse(localStorage.getItem("switchboard:demo")));
+  const before = await stored();
+  await revokeTokens(before.me);
+  await a.say("after the revocation");
+  await log(page).getByText("after the revocation").waitFor();
+  await say(page, "still here");
+  const after = await stored();
+  assert.notEqual(after.token, before.token, "the new token is kept for the next page");
+  assert.equal(after.threadId, before.threadId);
+  assert.equal(after.resumeKey, before.resumeKey);
+
+  // A key the server does not know (the conversation was erased): the
+  // widget forgets it and offers the pre-chat form again.
+  await page.evaluate(() => localStorage.setItem("switchboard:demo", JSON.stringify({ resumeKey: "unknown-key" })));
+  await page.reload();
+  await page.getByRole("button", { name: "Open chat" }).click();
+  await page.getByRole("button", { name: "Start chat" }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem("switchboard:demo")), null);
   await ctx.close();
 });
 

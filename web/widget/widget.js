@@ -37,7 +37,10 @@ export class Widget {
     this.config = await this.store.config();
     this.build();
     this.started = true;
-    await this.restore();
+    const restoring = this.restore();
+    // Switchboard.open() may come before the settings did.
+    if (this.wantOpen) this.open();
+    await restoring;
   }
 
   // restore brings back the stored conversation, or the identified
@@ -123,6 +126,7 @@ export class Widget {
   }
 
   open() {
+    this.wantOpen = !this.panel;
     if (!this.panel) return;
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
@@ -133,6 +137,7 @@ export class Widget {
   }
 
   close() {
+    this.wantOpen = false;
     if (!this.panel || this.panel.hidden) return;
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
