@@ -16,13 +16,17 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** An SVG icon from path data (built, not parsed, so no innerHTML). */
-export function icon(d) {
+/**
+ * An SVG icon from path data (built, not parsed, so no innerHTML), filled,
+ * or drawn as a line when stroke is set.
+ */
+export function icon(d, stroke = false) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("fill", "currentColor");
+  const attrs = stroke
+    ? { fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round" }
+    : { fill: "currentColor" };
+  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false", ...attrs })) svg.setAttribute(k, v);
   const path = document.createElementNS(ns, "path");
   path.setAttribute("d", d);
   svg.append(path);

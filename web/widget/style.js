@@ -41,7 +41,9 @@ button.primary:disabled { opacity: .6; cursor: default; }
 button.primary { background: var(--sb-primary); color: #fff; border: 0; border-radius: 6px; padding: 10px; font-size: 14px; cursor: pointer; }
 .composer { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #e1dfdd; align-items: flex-end; }
 .composer textarea { flex: 1; resize: none; min-height: 38px; max-height: 120px; }
-.composer .icon { background: transparent; border: 1px solid #8a8886; border-radius: 6px; width: 38px; height: 38px; cursor: pointer; color: var(--sb-text); }
+.composer .icon { background: transparent; border: 1px solid #8a8886; border-radius: 6px; width: 38px; height: 38px; cursor: pointer; color: var(--sb-text);
+  display: flex; align-items: center; justify-content: center; padding: 0; flex: none; }
+.composer .icon svg { width: 20px; height: 20px; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }

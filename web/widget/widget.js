@@ -11,6 +11,7 @@ const TYPING_EVERY_MS = 3000; // at most one typing notification per this
 const TYPING_SHOWN_MS = 6000; // an agent's indicator fades without news
 const STATUS_DELAY_MS = 800; // a quick reconnect shows no banner at all
 const CHAT_ICON = "M4 4h16v12H7l-3 3z";
+const CLIP_ICON = "M8 12.5V7a4 4 0 0 1 8 0v9a6 6 0 0 1-12 0V8";
 
 export class Widget {
   /**
@@ -281,7 +282,7 @@ export class Widget {
     this.typing = el("div", { class: "typing", "aria-live": "polite" });
     this.alert = el("p", { class: "error", role: "alert" });
     const composer = el("div", { class: "composer" },
-      el("button", { type: "button", class: "icon", "aria-label": this.t("attach"), title: this.t("attach"), text: "📎", onclick: () => this.fileInput.click() }),
+      el("button", { type: "button", class: "icon", "aria-label": this.t("attach"), title: this.t("attach"), onclick: () => this.fileInput.click() }, icon(CLIP_ICON, true)),
       ta, this.fileInput,
       el("button", { type: "button", class: "primary", text: this.t("send"), onclick: () => this.send() }));
     this.body.replaceChildren(this.log, this.typing, this.alert, composer);
