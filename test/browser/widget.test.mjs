@@ -130,12 +130,23 @@ test("stale credentials: a revoked token is renewed from the resume key; an unkn
   assert.equal(after.resumeKey, before.resumeKey);
 
   // A key the server does not know (the conversation was erased): the
-  // widget forgets it and offers the pre-chat form again.
-  await page.evaluate(() => localStorage.setItem("switchboard:demo", JSON.stringify({ resumeKey: "unknown-key" })));
-  await page.reload();
-  await page.getByRole("button", { name: "Open chat" }).click();
-  await page.getByRole("button", { name: "Start chat" }).waitFor();
-  assert.equal(await page.evaluate(() => localStorage.getItem("switchboard:demo")), null);
+  // widget forgets it and offers the pre-chat form again, whether it finds
+  // out when asking for a token or when its stored token is refused. The
+  // stored record is changed from a page without the widget, so no live
+  // widget reacts before the reload does.
+  await page.close();
+  await revokeTokens(after.me);
+  for (const [what, record] of [["stored token refused", { ...after, resumeKey: "unknown-key" }], ["no token", { resumeKey: "unknown-key" }]]) {
+    const p = await ctx.newPage();
+    await p.goto(`${HOST}/agent`);
+    await p.evaluate((r) => localStorage.setItem("switchboard:demo", JSON.stringify(r)), record);
+    await p.goto(HOST + "/");
+    await p.getByRole("button", { name: "Open chat" }).click();
+    await p.getByRole("button", { name: "Start chat" }).waitFor();
+    assert.equal(await p.evaluate(() => localStorage.getItem("switchboard:demo")), null, what);
+    assert.equal(await p.getByLabel("Message", { exact: true }).count(), 0, what);
+    await p.close();
+  }
   await ctx.close();
 });
 

@@ -59,14 +59,19 @@ export class Widget {
         await this.begin({ resumeKey: s.resumeKey });
       }
     } catch (e) {
-      if (e.status === 401 || e.status === 404) {
-        // The conversation is gone (erased, or an unknown key): start over.
-        this.store.clear();
-        this.showPrechat();
-      } else {
-        this.showStatus(this.t("sessionFailed"));
-      }
+      if (e.status === 401 || e.status === 404) this.startOver();
+      else this.showStatus(this.t("sessionFailed"));
     }
+  }
+
+  // startOver forgets a conversation the server no longer knows (erased,
+  // or an unknown key) and offers the pre-chat form again.
+  startOver() {
+    if (this.conn) this.conn.close();
+    this.conn = this.thread = null;
+    this.store.clear();
+    this.showStatus("");
+    this.showPrechat();
   }
 
   build() {
@@ -245,8 +250,8 @@ export class Widget {
     conn.on("resync", () => conn === this.conn && this.loadHistory().catch(() => {}));
     conn.on("error", (e) => {
       if (conn !== this.conn) return;
-      this.showStatus(this.t("sessionFailed"));
-      if (e.status === 401 || e.status === 404) this.store.clear();
+      if (e.status === 401 || e.status === 404) this.startOver();
+      else this.showStatus(this.t("sessionFailed"));
     });
     try {
       // Live first, then history: a message committed while the history
