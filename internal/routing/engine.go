@@ -23,6 +23,10 @@ const (
 	LongestIdle Mode = "longestIdle"
 	RoundRobin  Mode = "roundRobin"
 	BestWorker  Mode = "bestWorker"
+	// The Teams call-queue methods ACS lacks: attendant offers a job to
+	// every eligible worker at once; serial offers in a fixed order.
+	Attendant Mode = "attendant"
+	Serial    Mode = "serial"
 )
 
 // Policy is how a queue's jobs are offered.
@@ -32,6 +36,7 @@ type Policy struct {
 	MaxOffers       int // and at most
 	OfferExpiry     time.Duration
 	BypassSelectors bool
+	Order           []string // serial: the workers' order
 }
 
 // Channel is what a job of a channel costs a worker.
@@ -49,6 +54,12 @@ type WorkerSpec struct {
 	Labels    map[string]any
 	Available bool
 	MaxOffers int // 0 = no limit on concurrent offers
+	// WrapUp keeps a worker from new offers for a while after each job.
+	WrapUp time.Duration
+	// MaxMisses pauses a worker (no longer available) after that many
+	// offers in a row expire unanswered: redirection on no answer (RONA).
+	// 0 never pauses.
+	MaxMisses int
 }
 
 // JobSpec is a job to route.
@@ -59,6 +70,9 @@ type JobSpec struct {
 	Priority  int
 	Labels    map[string]any
 	Selectors []Selector // all must match the worker (unless the policy bypasses them)
+	// Preferred is the worker to offer first when eligible (a returning
+	// customer's last agent).
+	Preferred string
 }
 
 // Decision kinds.
@@ -69,6 +83,7 @@ const (
 	OfferDeclined = "OfferDeclined"
 	JobAssigned   = "JobAssigned"
 	JobCompleted  = "JobCompleted"
+	WorkerPaused  = "WorkerPaused" // RONA: too many offers unanswered in a row
 )
 
 // Decision is one thing the engine decided, and why.
@@ -113,6 +128,8 @@ type worker struct {
 	perChan   map[string]int // jobs (offered or assigned) per channel
 	offers    map[string]*offer
 	idleSince time.Time
+	wrapUntil time.Time
+	misses    int
 }
 
 type job struct {
@@ -163,6 +180,7 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 	}
 	if s.Available && !w.Available {
 		w.idleSince = now
+		w.misses = 0
 	}
 	for _, q := range w.Queues {
 		delete(e.byQueue[q], s.ID)
@@ -221,6 +239,7 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 		return nil, ErrJobTaken
 	}
 	j.worker = workerID
+	e.workers[workerID].misses = 0
 	delete(e.offers, offerID)
 	delete(j.offers, workerID)
 	delete(e.workers[workerID].offers, offerID)
@@ -240,6 +259,7 @@ func (e *Engine) Decline(workerID, offerID string, retryAt, now time.Time) ([]De
 		return nil, ErrOfferNotFound
 	}
 	e.jobs[o.job].declined[workerID] = retryAt
+	e.workers[workerID].misses = 0 // a decline is an answer
 	return append([]Decision{e.drop(o, OfferDeclined)}, e.match(now)...), nil
 }
 
@@ -253,8 +273,9 @@ func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
 	if w != nil {
 		w.used -= w.Channels[j.Channel].Cost
 		w.perChan[j.Channel]--
+		w.wrapUntil = now.Add(w.WrapUp)
 		if w.used == 0 {
-			w.idleSince = now
+			w.idleSince = w.wrapUntil
 		}
 	}
 	delete(e.jobs, jobID)
@@ -270,6 +291,17 @@ func (e *Engine) Tick(now time.Time) []Decision {
 		}
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].Offer < out[k].Offer })
+	for _, d := range slices.Clone(out) {
+		w := e.workers[d.Worker]
+		if w == nil {
+			continue
+		}
+		w.misses++
+		if w.MaxMisses > 0 && w.misses >= w.MaxMisses && w.Available {
+			w.Available = false
+			out = append(out, Decision{Kind: WorkerPaused, Worker: w.ID, Why: Explanation{Excluded: map[string]string{w.ID: fmt.Sprintf("%d offers in a row unanswered", w.misses)}}})
+		}
+	}
 	return append(out, e.match(now)...)
 }
 
@@ -316,11 +348,16 @@ func (e *Engine) match(now time.Time) []Decision {
 		if !ok {
 			continue
 		}
+		cands, why := e.candidates(j, p, now)
 		want := p.MaxOffers - len(j.offers)
+		if p.Mode == Attendant {
+			want = len(cands)
+		} else if p.Mode == Serial {
+			want = min(want, 1-len(j.offers)) // one at a time, in order
+		}
 		if want <= 0 {
 			continue
 		}
-		cands, why := e.candidates(j, p, now)
 		for _, c := range cands {
 			if want == 0 {
 				break
@@ -375,8 +412,21 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 		sort.SliceStable(cands, func(a, b int) bool {
 			return cands[a].Score > cands[b].Score || (cands[a].Score == cands[b].Score && idle(a, b))
 		})
+	case Serial:
+		rank := func(id string) int {
+			if i := slices.Index(p.Order, id); i >= 0 {
+				return i
+			}
+			return len(p.Order)
+		}
+		sort.SliceStable(cands, func(a, b int) bool { return rank(cands[a].Worker) < rank(cands[b].Worker) })
 	default:
 		sort.SliceStable(cands, idle)
+	}
+	// A returning customer's last agent comes first when eligible.
+	if i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Worker == j.Preferred }); i > 0 {
+		pref := cands[i]
+		cands = append([]Candidate{pref}, append(cands[:i:i], cands[i+1:]...)...)
 	}
 	why.Candidates = cands
 	return cands, why
@@ -405,6 +455,8 @@ func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time) string {
 	switch {
 	case !w.Available:
 		return "not available for offers"
+	case now.Before(w.wrapUntil):
+		return "in wrap-up"
 	case !slices.Contains(w.Queues, j.Queue):
 		return "does not serve the queue"
 	case !serves:

@@ -267,3 +267,89 @@ func TestNoDoubleAssignmentNoOverload(t *testing.T) {
 		}
 	}
 }
+
+func TestContactCenterMethods(t *testing.T) {
+	must := mustFn(t)
+	t.Run("attendant offers everyone at once", func(t *testing.T) {
+		e := routing.NewEngine()
+		e.SetQueue("q", routing.Policy{Mode: routing.Attendant, OfferExpiry: time.Minute}, at(0))
+		for _, id := range []string{"a", "b", "c"} {
+			e.SetWorker(blended(id, "q"), at(0))
+		}
+		ds := must(e.Submit(routing.JobSpec{ID: "call", Queue: "q", Channel: "voice"}, at(1)))
+		if len(ds) != 3 {
+			t.Fatalf("attendant issued %d offers, want 3", len(ds))
+		}
+		out := must(e.Accept("b", ds[1].Offer, at(2)))
+		if len(out) != 3 || out[1].Kind != routing.OfferRevoked || out[2].Kind != routing.OfferRevoked {
+			t.Fatalf("accept: %+v", out)
+		}
+	})
+	t.Run("serial follows the order, one at a time", func(t *testing.T) {
+		e := routing.NewEngine()
+		e.SetQueue("q", routing.Policy{Mode: routing.Serial, MaxOffers: 3, Order: []string{"c", "a", "b"}, OfferExpiry: time.Minute}, at(0))
+		for _, id := range []string{"a", "b", "c"} {
+			e.SetWorker(blended(id, "q"), at(0))
+		}
+		ds := must(e.Submit(routing.JobSpec{ID: "call", Queue: "q", Channel: "voice"}, at(1)))
+		if len(ds) != 1 || ds[0].Worker != "c" {
+			t.Fatalf("first offer %+v, want c alone", ds)
+		}
+		ds = must(e.Decline("c", ds[0].Offer, at(100), at(2)))
+		if len(ds) != 2 || ds[1].Worker != "a" {
+			t.Fatalf("after c declines: %+v, want a", ds)
+		}
+	})
+	t.Run("wrap-up holds a worker after a job", func(t *testing.T) {
+		e := routing.NewEngine()
+		e.SetQueue("q", routing.Policy{Mode: routing.LongestIdle, OfferExpiry: time.Minute}, at(0))
+		w := blended("a", "q")
+		w.WrapUp = 30 * time.Second
+		e.SetWorker(w, at(0))
+		ds := must(e.Submit(routing.JobSpec{ID: "c1", Queue: "q", Channel: "voice"}, at(1)))
+		must(e.Accept("a", ds[0].Offer, at(2)))
+		must(e.Complete("c1", at(10)))
+		if ds := must(e.Submit(routing.JobSpec{ID: "c2", Queue: "q", Channel: "voice"}, at(11))); len(ds) != 0 {
+			t.Fatalf("offered during wrap-up: %+v", ds)
+		}
+		if got := offers(e.Tick(at(41))); got["c2"] != "a" {
+			t.Fatalf("after wrap-up: %v", got)
+		}
+	})
+	t.Run("RONA pauses a worker who does not answer", func(t *testing.T) {
+		e := routing.NewEngine()
+		e.SetQueue("q", routing.Policy{Mode: routing.LongestIdle, OfferExpiry: 10 * time.Second}, at(0))
+		a := blended("a", "q")
+		a.MaxMisses = 2
+		e.SetWorker(a, at(0))
+		e.SetWorker(blended("b", "q"), at(5))
+		must(e.Submit(routing.JobSpec{ID: "c1", Queue: "q", Channel: "voice"}, at(6))) // to a (idle longer)
+		must(e.Submit(routing.JobSpec{ID: "c2", Queue: "q", Channel: "voice"}, at(6))) // to b
+		ds := e.Tick(at(20))                                                           // both expire; re-offered
+		ds = append(ds, e.Tick(at(40))...)
+		paused := false
+		for _, d := range ds {
+			if d.Kind == routing.WorkerPaused {
+				paused = paused || d.Worker == "a"
+			}
+		}
+		if !paused {
+			t.Fatalf("a missed two offers and was not paused: %+v", ds)
+		}
+		for _, d := range e.Tick(at(60)) {
+			if d.Kind == routing.OfferIssued && d.Worker == "a" {
+				t.Fatal("a paused worker got an offer")
+			}
+		}
+	})
+	t.Run("a returning customer's agent comes first", func(t *testing.T) {
+		e := routing.NewEngine()
+		e.SetQueue("q", routing.Policy{Mode: routing.LongestIdle, OfferExpiry: time.Minute}, at(0))
+		e.SetWorker(blended("a", "q"), at(0))
+		e.SetWorker(blended("b", "q"), at(5))
+		ds := must(e.Submit(routing.JobSpec{ID: "chat", Queue: "q", Channel: "chat", Preferred: "b"}, at(6)))
+		if ds[0].Worker != "b" {
+			t.Fatalf("offered to %s, want the preferred b", ds[0].Worker)
+		}
+	})
+}
