@@ -106,8 +106,8 @@ type Explanation struct {
 
 // Candidate is an eligible worker and its rank key.
 type Candidate struct {
-	Worker string
-	Score  float64
+	Worker string  `json:"workerId"`
+	Score  float64 `json:"score"`
 }
 
 // Errors of offers.
