@@ -80,6 +80,15 @@ func (c *Config) Upsert(ctx context.Context, kind Kind, id string, patch map[str
 		default:
 			return err
 		}
+		if _, ok := patch["presence"]; kind == KindWorker && !ok {
+			// availableForOffers set through the ACS API speaks for the
+			// agent: a presence that said otherwise is stale.
+			if av, ok := patch["availableForOffers"].(bool); ok {
+				if p, _ := doc["presence"].(map[string]any); p != nil && (p["status"] == "available") != av {
+					delete(doc, "presence")
+				}
+			}
+		}
 		doc = Merge(doc, patch)
 		refs, err := Prepare(kind, id, doc)
 		if err != nil {

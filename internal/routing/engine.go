@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -73,6 +72,8 @@ type JobSpec struct {
 	// Preferred is the worker to offer first when eligible (a returning
 	// customer's last agent).
 	Preferred string
+	// Expedite puts the job ahead of every job not expedited.
+	Expedite bool
 }
 
 // Decision kinds.
@@ -149,13 +150,17 @@ type Engine struct {
 	queued   []*job // waiting jobs, kept sorted: priority desc, then enqueue time
 	offers   map[string]*offer
 	rrLast   map[string]string // round robin: the worker last offered a job of each queue
+	settled  map[string]string // offers no longer open → their job, so a late accept learns why
 	seq      int
+	// NewOfferID names offers; by default a counter (deterministic, for
+	// replay).
+	NewOfferID func() string
 }
 
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -192,7 +197,14 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		e.byQueue[q][s.ID] = true
 	}
 	w.WorkerSpec = s
-	return e.match(now)
+	var out []Decision
+	if !s.Available {
+		// Deregistering revokes the worker's pending offers.
+		for _, o := range sortedOffers(w.offers) {
+			out = append(out, e.drop(o, OfferRevoked))
+		}
+	}
+	return append(out, e.match(now)...)
 }
 
 // Submit queues a job and offers it if it can.
@@ -206,11 +218,20 @@ func (e *Engine) Submit(s JobSpec, now time.Time) ([]Decision, error) {
 	return e.match(now), nil
 }
 
+// ahead orders the queue: expedited jobs first, then by priority, then
+// by enqueue time.
+func ahead(a, b *job) bool {
+	if a.Expedite != b.Expedite {
+		return a.Expedite
+	}
+	if a.Priority != b.Priority {
+		return a.Priority > b.Priority
+	}
+	return a.enqueued.Before(b.enqueued)
+}
+
 func (e *Engine) enqueue(j *job) {
-	i := sort.Search(len(e.queued), func(i int) bool {
-		q := e.queued[i]
-		return q.Priority < j.Priority || (q.Priority == j.Priority && q.enqueued.After(j.enqueued))
-	})
+	i := sort.Search(len(e.queued), func(i int) bool { return ahead(j, e.queued[i]) })
 	e.queued = slices.Insert(e.queued, i, j)
 }
 
@@ -225,12 +246,10 @@ func (e *Engine) dequeue(j *job) {
 func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, error) {
 	o, ok := e.offers[offerID]
 	if !ok || o.worker != workerID {
-		// A settled offer's id still names its job ("job#n"): a late accept
-		// learns the job was taken rather than that the offer is unknown.
-		if i := strings.LastIndex(offerID, "#"); i > 0 {
-			if j := e.jobs[offerID[:i]]; j != nil && j.worker != "" && j.worker != workerID {
-				return nil, ErrJobTaken
-			}
+		// A late accept learns the job was taken rather than that the
+		// offer is unknown.
+		if j := e.jobs[e.settled[offerID]]; j != nil && j.worker != "" && j.worker != workerID {
+			return nil, ErrJobTaken
 		}
 		return nil, ErrOfferNotFound
 	}
@@ -241,6 +260,7 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	j.worker = workerID
 	e.workers[workerID].misses = 0
 	delete(e.offers, offerID)
+	e.settled[offerID] = j.ID
 	delete(j.offers, workerID)
 	delete(e.workers[workerID].offers, offerID)
 	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
@@ -278,8 +298,137 @@ func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
 			w.idleSince = w.wrapUntil
 		}
 	}
-	delete(e.jobs, jobID)
+	e.forget(j)
 	return append([]Decision{{Kind: JobCompleted, Job: jobID, Worker: j.worker}}, e.match(now)...), nil
+}
+
+// forget drops a job and the record of its settled offers.
+func (e *Engine) forget(j *job) {
+	for id, jid := range e.settled {
+		if jid == j.ID {
+			delete(e.settled, id)
+		}
+	}
+	delete(e.jobs, j.ID)
+}
+
+// Withdraw takes a job out of routing (cancelled, deleted, reclassified or
+// suspended): its offers are revoked and, if assigned, its worker's
+// capacity freed.
+func (e *Engine) Withdraw(jobID string, now time.Time) []Decision {
+	j, ok := e.jobs[jobID]
+	if !ok {
+		return nil
+	}
+	var out []Decision
+	for _, o := range sortedOffers(j.offers) {
+		out = append(out, e.drop(o, OfferRevoked))
+	}
+	if j.worker != "" {
+		e.unbind(j, now)
+	}
+	e.dequeue(j)
+	e.forget(j)
+	return append(out, e.match(now)...)
+}
+
+// Unassign takes a job back from its worker and, unless suspended, queues
+// it again with its original enqueue time.
+func (e *Engine) Unassign(jobID string, suspend bool, now time.Time) []Decision {
+	j, ok := e.jobs[jobID]
+	if !ok || j.worker == "" {
+		return nil
+	}
+	e.unbind(j, now)
+	j.worker = ""
+	if suspend {
+		e.forget(j)
+	} else {
+		e.enqueue(j)
+	}
+	return e.match(now)
+}
+
+// unbind frees the capacity a job's worker holds for it.
+func (e *Engine) unbind(j *job, now time.Time) {
+	if w := e.workers[j.worker]; w != nil {
+		w.used -= w.Channels[j.Channel].Cost
+		w.perChan[j.Channel]--
+		if w.used == 0 {
+			w.idleSince = now
+		}
+	}
+}
+
+// Update changes a queued job's priority, selectors, queue or preference
+// (reclassification, expired selectors) and re-matches.
+func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
+	j, ok := e.jobs[s.ID]
+	if !ok {
+		return nil
+	}
+	queued := j.worker == ""
+	if queued {
+		e.dequeue(j)
+	}
+	j.JobSpec = s
+	if queued {
+		e.enqueue(j)
+	}
+	return e.match(now)
+}
+
+// Restore puts back a job a worker had accepted before a restart: it holds
+// the worker's capacity and is not queued.
+func (e *Engine) Restore(s JobSpec, workerID string, enqueued time.Time) {
+	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}, worker: workerID}
+	e.jobs[s.ID] = j
+	if w := e.workers[workerID]; w != nil {
+		w.used += w.Channels[s.Channel].Cost
+		w.perChan[s.Channel]++
+	}
+}
+
+// SubmitAt queues a job with a given enqueue time (a restart keeps its
+// place in the queue).
+func (e *Engine) SubmitAt(s JobSpec, enqueued, now time.Time) ([]Decision, error) {
+	if _, ok := e.jobs[s.ID]; ok {
+		return nil, fmt.Errorf("routing: job %s exists", s.ID)
+	}
+	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}}
+	e.jobs[s.ID] = j
+	e.enqueue(j)
+	return e.match(now), nil
+}
+
+// RemoveWorker forgets a worker: its offers are revoked. Jobs it holds
+// keep their assignment until completed.
+func (e *Engine) RemoveWorker(id string, now time.Time) []Decision {
+	w, ok := e.workers[id]
+	if !ok {
+		return nil
+	}
+	var out []Decision
+	for _, o := range sortedOffers(w.offers) {
+		out = append(out, e.drop(o, OfferRevoked))
+	}
+	for _, q := range w.Queues {
+		delete(e.byQueue[q], id)
+	}
+	delete(e.workers, id)
+	return append(out, e.match(now)...)
+}
+
+// RemoveQueue forgets a queue's policy; its jobs wait unoffered.
+func (e *Engine) RemoveQueue(id string) { delete(e.policies, id) }
+
+func sortedOffers(m map[string]*offer) []*offer {
+	out := make([]*offer, 0, len(m))
+	for _, o := range m {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].id < out[b].id })
+	return out
 }
 
 // Tick expires offers due by now and re-matches.
@@ -312,6 +461,7 @@ func (e *Engine) drop(o *offer, kind string) Decision {
 
 func (e *Engine) release(o *offer) {
 	delete(e.offers, o.id)
+	e.settled[o.id] = o.job
 	if j := e.jobs[o.job]; j != nil {
 		delete(j.offers, o.worker)
 	}
@@ -364,7 +514,11 @@ func (e *Engine) match(now time.Time) []Decision {
 			}
 			w := e.workers[c.Worker]
 			e.seq++
-			o := &offer{id: fmt.Sprintf("%s#%d", j.ID, e.seq), job: j.ID, worker: w.ID, cost: w.Channels[j.Channel].Cost, expires: now.Add(p.OfferExpiry)}
+			id := fmt.Sprintf("offer-%d", e.seq)
+			if e.NewOfferID != nil {
+				id = e.NewOfferID()
+			}
+			o := &offer{id: id, job: j.ID, worker: w.ID, cost: w.Channels[j.Channel].Cost, expires: now.Add(p.OfferExpiry)}
 			e.offers[o.id] = o
 			j.offers[w.ID] = o
 			w.offers[o.id] = o

@@ -6,6 +6,7 @@ package routing
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -36,6 +37,7 @@ var legacyKinds = map[string]string{
 	"conditional":       "conditional", "pass-through": "passThrough", "rule-engine": "ruleEngine",
 	"static": "static", "weighted-allocation-queue-selector": "weightedAllocation",
 	"weighted-allocation-worker-selector": "weightedAllocation",
+	"queue-and-match": "queueAndMatch", "schedule-and-suspend": "scheduleAndSuspend",
 }
 
 // NormalizeKinds rewrites every "kind" member in a document to its
@@ -143,7 +145,19 @@ func prepareDistribution(doc map[string]any) error {
 		return nil
 	}
 	switch mode["kind"] {
-	case "longestIdle", "roundRobin":
+	case "longestIdle", "roundRobin", "attendant":
+	case "serial":
+		// Switchboard's Teams-style serial routing: offers go down a
+		// fixed order of workers.
+		order, ok := mode["workerOrder"].([]any)
+		if !ok || len(order) == 0 {
+			return invalid("mode.workerOrder", "serial distribution needs workerOrder, the worker ids in order")
+		}
+		for i, w := range order {
+			if s, ok := w.(string); !ok || s == "" {
+				return invalid(fmt.Sprintf("mode.workerOrder[%d]", i), "workerOrder lists worker ids")
+			}
+		}
 	case "bestWorker":
 		if r, ok := mode["scoringRule"]; ok && r != nil {
 			if err := checkRule(r, "mode.scoringRule"); err != nil {
@@ -151,7 +165,7 @@ func prepareDistribution(doc map[string]any) error {
 			}
 		}
 	default:
-		return invalid("mode.kind", "mode.kind must be longestIdle, roundRobin or bestWorker")
+		return invalid("mode.kind", "mode.kind must be longestIdle, roundRobin, bestWorker, attendant or serial")
 	}
 	for key, def := range map[string]float64{"minConcurrentOffers": 1, "maxConcurrentOffers": 1} {
 		v, ok, err := num(mode, key)
@@ -417,6 +431,14 @@ func prepareWorker(id string, doc map[string]any) (Refs, error) {
 	default:
 		return Refs{}, invalid("channels", "channels must be an array")
 	}
+	if err := presence(doc); err != nil {
+		return Refs{}, err
+	}
+	for _, k := range []string{"wrapUpSeconds", "maxMissedOffers"} {
+		if v, ok, err := num(doc, k); err != nil || (ok && (v < 0 || v != float64(int64(v)))) {
+			return Refs{}, invalid(k, "%s must be a non-negative integer", k)
+		}
+	}
 	available, _ := doc["availableForOffers"].(bool)
 	if v, ok := doc["availableForOffers"]; ok && v != nil {
 		if _, isBool := v.(bool); !isBool {
@@ -435,6 +457,32 @@ func prepareWorker(id string, doc map[string]any) (Refs, error) {
 	}
 	doc["offers"], doc["assignedJobs"], doc["loadRatio"] = []any{}, []any{}, 0.0
 	return refs, nil
+}
+
+// Presence statuses: only available takes offers; the others say why not.
+var presenceStatuses = []string{"available", "away", "busy", "break", "offline"}
+
+// presence checks a worker's presence (a Switchboard addition: the
+// agent's status with a reason code) and lets it drive availableForOffers.
+func presence(doc map[string]any) error {
+	p, ok := doc["presence"].(map[string]any)
+	if !ok {
+		if doc["presence"] != nil {
+			return invalid("presence", "presence must be an object")
+		}
+		return nil
+	}
+	status, _ := p["status"].(string)
+	if !slices.Contains(presenceStatuses, status) {
+		return invalid("presence.status", "presence.status must be one of %s", strings.Join(presenceStatuses, ", "))
+	}
+	if rc, ok := p["reasonCode"]; ok && rc != nil {
+		if s, ok := rc.(string); !ok || len(s) > 64 {
+			return invalid("presence.reasonCode", "presence.reasonCode is a string of at most 64 characters")
+		}
+	}
+	doc["availableForOffers"] = status == "available"
+	return nil
 }
 
 func prepareQueue(id string, doc map[string]any) (Refs, error) {

@@ -1,0 +1,201 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+)
+
+// testRouter builds a router from documents as the config API stores them.
+func testRouter(t *testing.T, docs map[Kind]map[string]string) *Router {
+	t.Helper()
+	n := 0
+	r := NewRouter(func() string { n++; return fmt.Sprintf("id-%d", n) })
+	for _, kind := range []Kind{KindDistributionPolicy, KindClassificationPolicy, KindExceptionPolicy, KindQueue, KindWorker} {
+		for _, id := range sortedKeys(docs[kind]) {
+			doc, err := Decode([]byte(docs[kind][id]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			NormalizeKinds(doc)
+			if _, err := Prepare(kind, id, doc); err != nil {
+				t.Fatalf("%s %s: %v", kind, id, err)
+			}
+			r.SetConfig(kind, id, doc, t0)
+		}
+	}
+	return r
+}
+
+var t0 = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+
+func facts(ch Changes) []string {
+	var out []string
+	for _, f := range ch.Facts {
+		s := f.Kind
+		if f.Worker != "" {
+			s += " " + f.Worker
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func mustJob(t *testing.T, r *Router, id, body string, now time.Time) (*Job, Changes) {
+	t.Helper()
+	patch, err := Decode([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, ch, err := r.UpsertJob(r.Job(id), id, patch, now)
+	if err != nil {
+		t.Fatalf("job %s: %v", id, err)
+	}
+	return view, ch
+}
+
+func TestRouterJobLifecycle(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":30,"mode":{"kind":"longestIdle"}}`},
+		KindClassificationPolicy: {"cp": `{"fallbackQueueId":"q","prioritizationRule":{"kind":"expression","expression":"If(job.vip = true, 10, 1)"},
+			"workerSelectorAttachments":[{"kind":"passThrough","key":"lang","labelOperator":"equal"}]}`},
+		KindQueue:  {"q": `{"distributionPolicyId":"dp"}`},
+		KindWorker: {"w1": `{"capacity":100,"queues":["q"],"labels":{"lang":"en"},"channels":[{"channelId":"chat","capacityCostPerJob":50}],"availableForOffers":true}`},
+	})
+	view, ch := mustJob(t, r, "j1", `{"channelId":"chat","classificationPolicyId":"cp","labels":{"vip":true,"lang":"en"}}`, t0)
+	if view.Status != StatusPendingClassification {
+		t.Fatalf("answered status %s, want pendingClassification (classification follows the answer)", view.Status)
+	}
+	want := []string{"RouterJobReceived", "RouterJobClassified", "RouterJobQueued", "RouterWorkerOfferIssued w1"}
+	if got := facts(ch); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("facts %v, want %v", got, want)
+	}
+	j := r.Job("j1")
+	if j.Priority != 10 || len(j.AttachedWorkerSelectors) != 1 || j.Status != StatusQueued {
+		t.Fatalf("classified job: priority %d, attached %v, status %s", j.Priority, j.AttachedWorkerSelectors, j.Status)
+	}
+	offer := ch.Facts[3].Offer.OfferID
+	if got := r.WorkerView("w1", r.workers["w1"])["offers"].([]any); len(got) != 1 {
+		t.Fatalf("worker view offers %v", got)
+	}
+	aid, _, ch, err := r.Accept("w1", offer, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != StatusAssigned || j.Assignments[aid] == nil {
+		t.Fatalf("after accept: %s %v", j.Status, j.Assignments)
+	}
+	if _, _, _, err := r.Accept("w1", offer, t0.Add(time.Second)); !errors.Is(err, ErrOfferNotFound) && errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("second accept: %v", err)
+	}
+	view2 := r.WorkerView("w1", r.workers["w1"])
+	if view2["loadRatio"] != 0.5 || len(view2["assignedJobs"].([]any)) != 1 {
+		t.Fatalf("worker view after accept: %v", view2)
+	}
+	if _, err := r.Complete("j1", aid, "done", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if r.WorkerView("w1", r.workers["w1"])["loadRatio"] != 0.5 {
+		t.Fatal("a completed job must hold capacity until closed")
+	}
+	ch, err = r.Close("j1", aid, "Resolved", "", t0.Add(2*time.Minute), t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Facts) != 0 || j.Status != StatusCompleted {
+		t.Fatalf("a deferred close acts later: %v %s", facts(ch), j.Status)
+	}
+	if got := r.NextWake(); !got.Equal(t0.Add(30*time.Second + 0)) && !got.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("next wake %v", got)
+	}
+	ch = r.Tick(t0.Add(2 * time.Minute))
+	if fmt.Sprint(facts(ch)) != "[RouterJobClosed w1]" || j.Status != StatusClosed || j.DispositionCode != "Resolved" || r.Job("j1") != nil {
+		t.Fatalf("close at closeAt: %v %s", facts(ch), j.Status)
+	}
+	if r.WorkerView("w1", r.workers["w1"])["loadRatio"] != 0.0 {
+		t.Fatal("closing frees capacity")
+	}
+}
+
+func TestRouterExceptionsSelectorsAndUnassign(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":30,"mode":{"kind":"longestIdle"}}`},
+		KindExceptionPolicy: {"ep": `{"exceptionRules":[{"id":"overflow","trigger":{"kind":"waitTime","thresholdSeconds":60},
+			"actions":[{"kind":"manualReclassify","queueId":"q2","priority":5}]}]}`},
+		KindQueue: {"q1": `{"distributionPolicyId":"dp","exceptionPolicyId":"ep"}`, "q2": `{"distributionPolicyId":"dp"}`},
+		KindWorker: {"w1": `{"capacity":1,"queues":["q2"],"labels":{"skill":3},"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`,
+			"w2": `{"capacity":1,"queues":["q1"],"labels":{"skill":1},"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`},
+	})
+	_, ch := mustJob(t, r, "j", `{"channelId":"voice","queueId":"q1","requestedWorkerSelectors":[{"key":"skill","labelOperator":"greaterThanOrEqual","value":5,"expiresAfterSeconds":20}]}`, t0)
+	if fmt.Sprint(facts(ch)) != "[RouterJobReceived RouterJobQueued]" {
+		t.Fatalf("facts %v: w2 does not meet the selector", facts(ch))
+	}
+	ch = r.Tick(t0.Add(20 * time.Second))
+	if fmt.Sprint(facts(ch)) != "[RouterJobWorkerSelectorsExpired RouterWorkerOfferIssued w2]" {
+		t.Fatalf("selector expiry widens the pool: %v", facts(ch))
+	}
+	offer := ch.Facts[1].Offer.OfferID
+	if _, err := r.Decline("w2", offer, time.Time{}, t0.Add(21*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ch = r.Tick(t0.Add(60 * time.Second))
+	want := "[RouterJobExceptionTriggered RouterJobQueued RouterWorkerOfferIssued w1]"
+	if fmt.Sprint(facts(ch)) != want {
+		t.Fatalf("overflow after a minute: %v, want %v", facts(ch), want)
+	}
+	j := r.Job("j")
+	if j.QueueID != "q2" || j.Priority != 5 {
+		t.Fatalf("manual reclassify: queue %s priority %d", j.QueueID, j.Priority)
+	}
+	aid, _, _, err := r.Accept("w1", ch.Facts[2].Offer.OfferID, t0.Add(61*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		n, ch, err := r.Unassign("j", aid, false, t0.Add(62*time.Second))
+		if err != nil || n != i {
+			t.Fatalf("unassign %d: %d %v", i, n, err)
+		}
+		// The same (only) worker is offered the job again at once.
+		var next string
+		for _, f := range ch.Facts {
+			if f.Kind == "RouterWorkerOfferIssued" {
+				next = f.Offer.OfferID
+			}
+		}
+		if aid, _, _, err = r.Accept("w1", next, t0.Add(63*time.Second)); err != nil {
+			t.Fatalf("re-accept %d: %v", i, err)
+		}
+	}
+	if _, _, err := r.Unassign("j", aid, false, t0.Add(64*time.Second)); errs.KindOf(err) != errs.KindInvalid {
+		t.Fatalf("a fourth unassign: %v", err)
+	}
+}
+
+func TestRouterBadJobs(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"mode":{"kind":"longestIdle"}}`},
+		KindQueue:              {"q": `{"distributionPolicyId":"dp"}`},
+	})
+	for _, body := range []string{
+		`{"queueId":"q"}`,
+		`{"channelId":"c"}`,
+		`{"channelId":"c","queueId":"nope"}`,
+		`{"channelId":"c","queueId":"q","priority":101}`,
+		`{"channelId":"c","queueId":"q","priority":"high"}`,
+		`{"channelId":"c","queueId":"q","labels":{"x":{"y":1}}}`,
+		`{"channelId":"c","queueId":"q","requestedWorkerSelectors":[{"key":"k","labelOperator":"greaterThan","value":"a"}]}`,
+		`{"channelId":"c","queueId":"q","matchingMode":{"kind":"scheduleAndSuspend"}}`,
+	} {
+		patch, _ := Decode([]byte(body))
+		if _, _, err := r.UpsertJob(nil, "j", patch, t0); errs.KindOf(err) != errs.KindInvalid {
+			t.Errorf("%s: %v, want invalid", body, err)
+		}
+		if r.Job("j") != nil {
+			t.Fatalf("%s: a refused job was kept", body)
+		}
+	}
+}
