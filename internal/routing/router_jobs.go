@@ -446,7 +446,6 @@ func (r *Router) checkExceptions(ch *Changes, id string, now time.Time) {
 				}
 			}
 			j.ClassificationPolicyID = ""
-			j.EnqueuedAt = time.Time{}
 			r.route(ch, j, now)
 		case "reclassify":
 			r.apply(ch, r.eng.Withdraw(j.ID, now), now)
@@ -456,7 +455,6 @@ func (r *Router) checkExceptions(ch *Changes, id string, now time.Time) {
 			if labels, ok := a.Fields["labelsToUpsert"].(map[string]any); ok {
 				maps.Copy(j.Labels, labels)
 			}
-			j.EnqueuedAt = time.Time{}
 			r.route(ch, j, now)
 		}
 	}
@@ -688,8 +686,9 @@ func (r *Router) Reclassify(id string, now time.Time) (Changes, error) {
 	if j.Status != StatusQueued && j.Status != StatusPendingClassification {
 		return ch, errs.Invalid("InvalidJobStatus", "only a queued job can be reclassified; job %s is %s", id, j.Status)
 	}
+	// The job keeps its place in time: reclassifying is no reason to wait
+	// longer.
 	r.apply(&ch, r.eng.Withdraw(id, now), now)
-	j.EnqueuedAt = time.Time{}
 	r.route(&ch, j, now)
 	return ch, nil
 }

@@ -1,0 +1,350 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/event"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+// The service runs one router per tenant in this process. A router holds
+// its tenant's live state in memory and is the only writer of its jobs;
+// each call changes memory under the tenant's lock, then waits until its
+// changes are committed. Commits are grouped: whoever finds no commit
+// running writes everything pending, in order, in one transaction (with
+// the events, through the outbox), so a burst of calls costs one commit.
+
+// JobRecord is a job as stored.
+type JobRecord struct {
+	ID, Status, QueueID, ChannelID, ClassificationPolicyID string
+	ScheduledAt                                            time.Time
+	Doc                                                    json.RawMessage
+	Version                                                int64
+}
+
+// JobFilter narrows a job list.
+type JobFilter struct {
+	Status, QueueID, ChannelID, ClassificationPolicyID string
+	ScheduledBefore, ScheduledAfter                    time.Time
+}
+
+// JobStore persists jobs; tenant-scoped.
+type JobStore interface {
+	RouterJob(ctx context.Context, t tenant.ID, id string) (JobRecord, error)
+	RouterJobs(ctx context.Context, t tenant.ID, f JobFilter, after string, limit int) ([]JobRecord, error)
+	LiveRouterJobs(ctx context.Context, t tenant.ID) ([]JobRecord, error)
+	SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []JobRecord, deleted []string) error
+}
+
+// Outbox takes events inside the transaction that caused them.
+type Outbox interface {
+	Append(ctx context.Context, evs ...event.Event) error
+}
+
+// Service is the job router of every tenant this process serves.
+type Service struct {
+	config *Config
+	jobs   JobStore
+	outbox Outbox
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	routers map[tenant.ID]*tenantRouter
+	stopped bool
+}
+
+// NewService wires the router service over the configuration service.
+func NewService(config *Config, jobs JobStore, outbox Outbox, log *slog.Logger) *Service {
+	return &Service{config: config, jobs: jobs, outbox: outbox, now: time.Now, log: log, routers: map[tenant.ID]*tenantRouter{}}
+}
+
+type pendingWrite struct {
+	jobs    []JobRecord
+	deleted []string
+	workers []Entity
+	events  []event.Event
+	done    chan error
+}
+
+type tenantRouter struct {
+	t       tenant.ID
+	mu      sync.Mutex
+	r       *Router
+	broken  bool
+	pending []*pendingWrite
+	commit  bool // a goroutine is committing
+	timer   *time.Timer
+	wakeAt  time.Time
+}
+
+// Stop ends every router's timers; state is already stored.
+func (s *Service) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	for _, tr := range s.routers {
+		tr.mu.Lock()
+		if tr.timer != nil {
+			tr.timer.Stop()
+		}
+		tr.mu.Unlock()
+	}
+}
+
+// router returns the tenant's router, loading it on first use.
+func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
+	t := tenant.MustFrom(ctx)
+	s.mu.Lock()
+	tr := s.routers[t]
+	if tr == nil {
+		tr = &tenantRouter{t: t}
+		s.routers[t] = tr
+	}
+	s.mu.Unlock()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.r == nil || tr.broken {
+		r, err := s.load(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		tr.r, tr.broken = r, false
+	}
+	return tr, nil
+}
+
+// load builds a tenant's router from its stored configuration and jobs.
+func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, error) {
+	r := NewRouter(uuid.NewString)
+	now := s.now()
+	for _, kind := range []Kind{KindDistributionPolicy, KindClassificationPolicy, KindExceptionPolicy, KindQueue, KindWorker} {
+		after := ""
+		for {
+			page, err := s.config.store.ConfigEntities(ctx, t, kind, after, 500)
+			if err != nil {
+				return nil, fmt.Errorf("routing: load %s: %w", kind, err)
+			}
+			for _, e := range page {
+				doc, err := Decode(e.Doc)
+				if err != nil {
+					return nil, err
+				}
+				r.SetConfig(kind, e.ID, doc, now)
+			}
+			if len(page) < 500 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+	recs, err := s.jobs.LiveRouterJobs(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		j, err := decodeRecord(rec)
+		if err != nil {
+			return nil, err
+		}
+		// Offers the restart issues are written by the next call's commit.
+		r.Restore(j, now)
+	}
+	return r, nil
+}
+
+func decodeRecord(rec JobRecord) (*Job, error) {
+	var j Job
+	if err := json.Unmarshal(rec.Doc, &j); err != nil {
+		return nil, fmt.Errorf("routing: stored job %s: %w", rec.ID, err)
+	}
+	j.Version = rec.Version
+	j.normalize()
+	return &j, nil
+}
+
+// do runs fn on the tenant's router and waits until what it changed is
+// committed.
+func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Changes, error)) error {
+	tr, err := s.router(ctx)
+	if err != nil {
+		return err
+	}
+	tr.mu.Lock()
+	if tr.broken {
+		tr.mu.Unlock()
+		return errs.New(errs.KindUnavailable, "RouterReloading", "the router is reloading; try again")
+	}
+	now := s.now()
+	ch, err := fn(tr.r, now)
+	if err != nil && len(ch.Facts) == 0 && len(ch.Jobs) == 0 {
+		tr.mu.Unlock()
+		return err
+	}
+	w := s.record(tr, ch)
+	s.arm(tr)
+	tr.pending = append(tr.pending, w)
+	lead := !tr.commit
+	tr.commit = true
+	tr.mu.Unlock()
+	if lead {
+		s.flush(ctx, tr)
+	}
+	if cerr := <-w.done; cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// record turns changes into rows and events, under the tenant's lock (the
+// jobs change again after it is released).
+func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
+	w := &pendingWrite{done: make(chan error, 1), deleted: ch.Deleted}
+	for _, j := range ch.Jobs {
+		j.Version++
+		doc, _ := json.Marshal(j)
+		w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
+			ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
+	}
+	for _, doc := range ch.Workers {
+		id, _ := doc["id"].(string)
+		raw, _ := json.Marshal(doc)
+		refs, _ := Prepare(KindWorker, id, cloneDoc(doc))
+		w.workers = append(w.workers, Entity{Tenant: tr.t, Kind: KindWorker, ID: id, Doc: raw, Refs: refs, UpdatedAt: s.now().UTC()})
+	}
+	w.events = tr.r.Events(tr.t, ch.Facts)
+	return w
+}
+
+func cloneDoc(doc map[string]any) map[string]any {
+	raw, _ := json.Marshal(doc)
+	out, _ := Decode(raw)
+	return out
+}
+
+// flush commits every pending write, in order, until none is left.
+func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
+	for {
+		tr.mu.Lock()
+		batch := tr.pending
+		tr.pending = nil
+		if len(batch) == 0 {
+			tr.commit = false
+			tr.mu.Unlock()
+			return
+		}
+		tr.mu.Unlock()
+		err := s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
+			var jobs []JobRecord
+			var deleted []string
+			var evs []event.Event
+			// A job written twice in the batch is stored once, last state.
+			last := map[string]int{}
+			for _, w := range batch {
+				for _, j := range w.jobs {
+					if i, ok := last[j.ID]; ok {
+						jobs[i] = j
+						continue
+					}
+					last[j.ID] = len(jobs)
+					jobs = append(jobs, j)
+				}
+				deleted = append(deleted, w.deleted...)
+				evs = append(evs, w.events...)
+				for _, e := range w.workers {
+					cur, err := s.config.store.ConfigEntity(ctx, tr.t, KindWorker, e.ID)
+					if err != nil {
+						continue // deleted meanwhile
+					}
+					e.Version = cur.Version + 1
+					if err := s.config.store.PutConfigEntity(ctx, e); err != nil {
+						return err
+					}
+				}
+			}
+			if len(deleted) > 0 {
+				jobs = dropDeleted(jobs, deleted)
+			}
+			if err := s.jobs.SaveRouterJobs(ctx, tr.t, jobs, deleted); err != nil {
+				return err
+			}
+			if len(evs) > 0 {
+				return s.outbox.Append(ctx, evs...)
+			}
+			return nil
+		})
+		if err != nil {
+			// Memory is ahead of the store now: reload on next use, and fail
+			// every call whose changes are not stored.
+			s.log.Error("routing: commit failed; the tenant's router reloads", "tenant", tr.t, "err", err)
+			tr.mu.Lock()
+			tr.broken = true
+			rest := tr.pending
+			tr.pending = nil
+			tr.commit = false
+			tr.mu.Unlock()
+			for _, w := range append(batch, rest...) {
+				w.done <- fmt.Errorf("routing: commit: %w", err)
+			}
+			return
+		}
+		for _, w := range batch {
+			w.done <- nil
+		}
+	}
+}
+
+func dropDeleted(jobs []JobRecord, deleted []string) []JobRecord {
+	gone := map[string]bool{}
+	for _, id := range deleted {
+		gone[id] = true
+	}
+	out := jobs[:0]
+	for _, j := range jobs {
+		if !gone[j.ID] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// arm sets the tenant's timer to the router's next wake (under tr.mu).
+func (s *Service) arm(tr *tenantRouter) {
+	at := tr.r.NextWake()
+	if at.IsZero() || (!tr.wakeAt.IsZero() && !at.Before(tr.wakeAt) && tr.timer != nil) {
+		return
+	}
+	tr.wakeAt = at
+	d := time.Until(at)
+	if tr.timer != nil {
+		tr.timer.Stop()
+	}
+	tr.timer = time.AfterFunc(max(d, 0), func() { s.tick(tr) })
+}
+
+func (s *Service) tick(tr *tenantRouter) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		return
+	}
+	ctx := tenant.With(context.Background(), tr.t)
+	tr.mu.Lock()
+	tr.wakeAt = time.Time{}
+	tr.timer = nil
+	tr.mu.Unlock()
+	err := s.do(ctx, func(r *Router, now time.Time) (Changes, error) { return r.Tick(now), nil })
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Error("routing: timer", "tenant", tr.t, "err", err)
+	}
+}

@@ -1,0 +1,297 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+// Configuration goes through the router so that it sees every change at
+// once: a worker becoming available is offered work in the same call.
+
+// Upsert writes a configuration entity (see Config.Upsert) and applies it.
+func (s *Service) Upsert(ctx context.Context, kind Kind, id string, patch map[string]any, ifMatch int64) (Entity, bool, error) {
+	var out Entity
+	var created bool
+	err := s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		e, c, err := s.config.Upsert(ctx, kind, id, patch, ifMatch)
+		if err != nil {
+			return Changes{}, err
+		}
+		doc, err := Decode(e.Doc)
+		if err != nil {
+			return Changes{}, err
+		}
+		out, created = e, c
+		ch := r.SetConfig(kind, id, doc, now)
+		if kind == KindWorker {
+			out.Doc = viewDoc(r, id, doc)
+		}
+		return ch, nil
+	})
+	return out, created, err
+}
+
+func viewDoc(r *Router, id string, doc map[string]any) json.RawMessage {
+	raw, _ := json.Marshal(r.WorkerView(id, doc))
+	return raw
+}
+
+// Get returns a configuration entity; a worker with its runtime state.
+func (s *Service) Get(ctx context.Context, kind Kind, id string) (Entity, error) {
+	e, err := s.config.Get(ctx, kind, id)
+	if err != nil || kind != KindWorker {
+		return e, err
+	}
+	return s.overlay(ctx, []Entity{e})[0], nil
+}
+
+// List pages a configuration collection; workers with their runtime state.
+func (s *Service) List(ctx context.Context, kind Kind, after string, limit int) ([]Entity, error) {
+	es, err := s.config.List(ctx, kind, after, limit)
+	if err != nil || kind != KindWorker {
+		return es, err
+	}
+	return s.overlay(ctx, es), nil
+}
+
+func (s *Service) overlay(ctx context.Context, es []Entity) []Entity {
+	tr, err := s.router(ctx)
+	if err != nil {
+		return es
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i, e := range es {
+		if doc, err := Decode(e.Doc); err == nil {
+			es[i].Doc = viewDoc(tr.r, e.ID, doc)
+		}
+	}
+	return es
+}
+
+// Delete removes a configuration entity nothing uses; a queue or
+// classification policy with live jobs stays.
+func (s *Service) Delete(ctx context.Context, kind Kind, id string) error {
+	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		if n := r.ActiveJobsUsing(kind, id); n > 0 {
+			if kind == KindQueue {
+				return Changes{}, errs.Conflict("ActiveJobWithQueueExist", "There is active job with this queue")
+			}
+			return Changes{}, errs.Invalid("ActiveJobWithClassificationPolicyExist", "There is active job with this classification policy")
+		}
+		if err := s.config.Delete(ctx, kind, id); err != nil {
+			return Changes{}, err
+		}
+		return r.RemoveConfig(kind, id, now), nil
+	})
+}
+
+// stored loads a job the router no longer holds.
+func (s *Service) stored(ctx context.Context, id string) (*Job, error) {
+	rec, err := s.jobs.RouterJob(ctx, tenant.MustFrom(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecord(rec)
+}
+
+// current is the job as the router holds it, else as stored; nil if none.
+func (s *Service) current(ctx context.Context, r *Router, id string) (*Job, error) {
+	if j := r.Job(id); j != nil {
+		return j, nil
+	}
+	j, err := s.stored(ctx, id)
+	if errs.KindOf(err) == errs.KindNotFound {
+		return nil, nil
+	}
+	return j, err
+}
+
+// UpsertJob creates or merge-patches a job (ifMatch: 0 any, -1 must exist,
+// else the version it must have).
+func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any, ifMatch int64) (*Job, bool, error) {
+	var view *Job
+	var created bool
+	err := s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		cur, err := s.current(ctx, r, id)
+		if err != nil {
+			return Changes{}, err
+		}
+		switch {
+		case cur == nil && ifMatch != 0:
+			return Changes{}, errs.New(errs.KindPreconditionFailed, "PreconditionFailed", "no job to match the ETag")
+		case cur != nil && ifMatch > 0 && cur.Version != ifMatch:
+			return Changes{}, errs.New(errs.KindPreconditionFailed, "PreconditionFailed", "the job changed since that ETag")
+		}
+		created = cur == nil
+		v, ch, err := r.UpsertJob(cur, id, patch, now)
+		if err != nil {
+			return ch, err
+		}
+		view = v
+		// The answer carries the version this call stores.
+		view.Version++
+		if cur != nil {
+			view.Version = cur.Version + 1
+		}
+		return ch, nil
+	})
+	return view, created, err
+}
+
+// GetJob returns a job.
+func (s *Service) GetJob(ctx context.Context, id string) (*Job, error) {
+	tr, err := s.router(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tr.mu.Lock()
+	if j := tr.r.Job(id); j != nil {
+		c := j.Clone()
+		tr.mu.Unlock()
+		return c, nil
+	}
+	tr.mu.Unlock()
+	return s.stored(ctx, id)
+}
+
+// ListJobs pages jobs by id.
+func (s *Service) ListJobs(ctx context.Context, f JobFilter, after string, limit int) ([]*Job, error) {
+	recs, err := s.jobs.RouterJobs(ctx, tenant.MustFrom(ctx), f, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Job, 0, len(recs))
+	for _, rec := range recs {
+		j, err := decodeRecord(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// DeleteJob removes a job and its traces.
+func (s *Service) DeleteJob(ctx context.Context, id string) error {
+	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		j, err := s.current(ctx, r, id)
+		if err != nil {
+			return Changes{}, err
+		}
+		if j == nil {
+			return Changes{}, ErrJobNotFound
+		}
+		return r.DeleteJob(j, now), nil
+	})
+}
+
+// live runs an operation on a job the router holds; a job it no longer
+// holds exists only as stored (finished) or not at all.
+func (s *Service) live(ctx context.Context, id string, fn func(r *Router, now time.Time) (Changes, error)) error {
+	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		if r.Job(id) == nil {
+			j, err := s.stored(ctx, id)
+			if err != nil {
+				return Changes{}, err
+			}
+			return Changes{}, errs.Invalid("InvalidJobStatus", "job %s is %s", id, j.Status)
+		}
+		return fn(r, now)
+	})
+}
+
+// CancelJob cancels a job.
+func (s *Service) CancelJob(ctx context.Context, id, note, disposition string) error {
+	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Cancel(id, note, disposition, now) })
+}
+
+// ReclassifyJob runs a job's classification again.
+func (s *Service) ReclassifyJob(ctx context.Context, id string) error {
+	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Reclassify(id, now) })
+}
+
+// CompleteJob completes an assignment.
+func (s *Service) CompleteJob(ctx context.Context, id, assignment, note string) error {
+	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Complete(id, assignment, note, now) })
+}
+
+// CloseJob closes an assignment now or at closeAt.
+func (s *Service) CloseJob(ctx context.Context, id, assignment, disposition, note string, closeAt time.Time) error {
+	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
+		return r.Close(id, assignment, disposition, note, closeAt, now)
+	})
+}
+
+// UnassignJob takes a job back from its worker.
+func (s *Service) UnassignJob(ctx context.Context, id, assignment string, suspend bool) (int, error) {
+	var n int
+	err := s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
+		var ch Changes
+		var err error
+		n, ch, err = r.Unassign(id, assignment, suspend, now)
+		return ch, err
+	})
+	return n, err
+}
+
+// AcceptOffer turns an offer into an assignment.
+func (s *Service) AcceptOffer(ctx context.Context, worker, offer string) (assignment, job string, err error) {
+	err = s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		aid, j, ch, err := r.Accept(worker, offer, now)
+		if err == nil {
+			assignment, job = aid, j.ID
+		}
+		return ch, err
+	})
+	return assignment, job, err
+}
+
+// DeclineOffer gives an offer back.
+func (s *Service) DeclineOffer(ctx context.Context, worker, offer string, retryAt time.Time) error {
+	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) { return r.Decline(worker, offer, retryAt, now) })
+}
+
+// JobPosition is a queued job's place.
+func (s *Service) JobPosition(ctx context.Context, id string) (Position, error) {
+	var p Position
+	err := s.read(ctx, func(r *Router) error {
+		var err error
+		if r.Job(id) == nil {
+			if _, err := s.stored(ctx, id); err != nil {
+				return err
+			}
+		}
+		p, err = r.Position(id)
+		if errs.KindOf(err) == errs.KindNotFound {
+			return errs.Invalid("InvalidJobStatus", "job %s is not queued", id)
+		}
+		return err
+	})
+	return p, err
+}
+
+// QueueStatistics reports a queue's live figures.
+func (s *Service) QueueStatistics(ctx context.Context, id string) (QueueStatistics, error) {
+	var st QueueStatistics
+	err := s.read(ctx, func(r *Router) error {
+		var err error
+		st, err = r.QueueStatistics(id, s.now())
+		return err
+	})
+	return st, err
+}
+
+func (s *Service) read(ctx context.Context, fn func(r *Router) error) error {
+	tr, err := s.router(ctx)
+	if err != nil {
+		return err
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return fn(tr.r)
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/routing"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+const jobColumns = `id, status, queue_id, channel_id, classification_policy, scheduled_at, doc, version`
+
+func scanJob(sc interface{ Scan(...any) error }) (routing.JobRecord, error) {
+	var r routing.JobRecord
+	var at sql.NullInt64
+	var doc string
+	if err := sc.Scan(&r.ID, &r.Status, &r.QueueID, &r.ChannelID, &r.ClassificationPolicyID, &at, &doc, &r.Version); err != nil {
+		return r, err
+	}
+	r.Doc = []byte(doc)
+	if at.Valid {
+		r.ScheduledAt = fromMicros(at.Int64)
+	}
+	return r, nil
+}
+
+func (s *Store) RouterJob(ctx context.Context, t tenant.ID, id string) (routing.JobRecord, error) {
+	r, err := scanJob(s.db.reader(ctx).QueryRowContext(ctx, `SELECT `+jobColumns+` FROM routing_jobs WHERE tenant_id = $1 AND id = $2`, string(t), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, errs.NotFound("job %s not found", id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: router job: %w", err)
+	}
+	return r, nil
+}
+
+// terminalStatuses are the statuses a restart need not load.
+var terminalStatuses = []string{string(routing.StatusClosed), string(routing.StatusCancelled), string(routing.StatusClassificationFailed), string(routing.StatusScheduleFailed)}
+
+func (s *Store) RouterJobs(ctx context.Context, t tenant.ID, f routing.JobFilter, after string, limit int) ([]routing.JobRecord, error) {
+	q := strings.Builder{}
+	q.WriteString(`SELECT ` + jobColumns + ` FROM routing_jobs WHERE tenant_id = $1 AND id > $2`)
+	args := []any{string(t), after}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	switch f.Status {
+	case "", "all":
+	case "active":
+		q.WriteString(` AND status NOT IN (`)
+		for i, st := range terminalStatuses {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(arg(st))
+		}
+		q.WriteString(`)`)
+	default:
+		q.WriteString(` AND status = ` + arg(f.Status))
+	}
+	for col, v := range map[string]string{"queue_id": f.QueueID, "channel_id": f.ChannelID, "classification_policy": f.ClassificationPolicyID} {
+		if v != "" {
+			q.WriteString(` AND ` + col + ` = ` + arg(v))
+		}
+	}
+	if !f.ScheduledBefore.IsZero() {
+		q.WriteString(` AND scheduled_at < ` + arg(micros(f.ScheduledBefore)))
+	}
+	if !f.ScheduledAfter.IsZero() {
+		q.WriteString(` AND scheduled_at > ` + arg(micros(f.ScheduledAfter)))
+	}
+	q.WriteString(` ORDER BY id LIMIT ` + arg(limit))
+	rows, err := s.db.reader(ctx).QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list router jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []routing.JobRecord
+	for rows.Next() {
+		r, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list router jobs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []routing.JobRecord, deleted []string) error {
+	w := s.db.writer(ctx)
+	for _, r := range jobs {
+		var at any
+		if !r.ScheduledAt.IsZero() {
+			at = micros(r.ScheduledAt)
+		}
+		_, err := w.ExecContext(ctx, `
+INSERT INTO routing_jobs (tenant_id, id, status, queue_id, channel_id, classification_policy, scheduled_at, doc, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, queue_id = excluded.queue_id, channel_id = excluded.channel_id,
+    classification_policy = excluded.classification_policy, scheduled_at = excluded.scheduled_at, doc = excluded.doc, version = excluded.version`,
+			string(t), r.ID, r.Status, r.QueueID, r.ChannelID, r.ClassificationPolicyID, at, string(r.Doc), r.Version)
+		if err != nil {
+			return fmt.Errorf("store: save router job: %w", err)
+		}
+	}
+	for _, id := range deleted {
+		if _, err := w.ExecContext(ctx, `DELETE FROM routing_jobs WHERE tenant_id = $1 AND id = $2`, string(t), id); err != nil {
+			return fmt.Errorf("store: delete router job: %w", err)
+		}
+	}
+	return nil
+}
+
+// LiveRouterJobs are the jobs a router must load: those not finished.
+func (s *Store) LiveRouterJobs(ctx context.Context, t tenant.ID) ([]routing.JobRecord, error) {
+	rows, err := s.db.reader(ctx).QueryContext(ctx, `SELECT `+jobColumns+` FROM routing_jobs WHERE tenant_id = $1 AND status NOT IN ($2, $3, $4, $5) ORDER BY id`,
+		string(t), terminalStatuses[0], terminalStatuses[1], terminalStatuses[2], terminalStatuses[3])
+	if err != nil {
+		return nil, fmt.Errorf("store: live router jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []routing.JobRecord
+	for rows.Next() {
+		r, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: live router jobs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
