@@ -101,6 +101,24 @@ func (s *Service) Stop() {
 	}
 }
 
+// Drop forgets a tenant's router (another node runs it now); what it held
+// is stored, and a later call here loads it afresh.
+func (s *Service) Drop(t tenant.ID) {
+	s.mu.Lock()
+	tr := s.routers[t]
+	delete(s.routers, t)
+	s.mu.Unlock()
+	if tr == nil {
+		return
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.timer != nil {
+		tr.timer.Stop()
+	}
+	tr.broken = true
+}
+
 // router returns the tenant's router, loading it on first use.
 func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 	t := tenant.MustFrom(ctx)
@@ -151,13 +169,24 @@ func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobs := make([]*Job, 0, len(recs))
 	for _, rec := range recs {
 		j, err := decodeRecord(rec)
 		if err != nil {
 			return nil, err
 		}
-		// Offers the restart issues are written by the next call's commit.
-		r.Restore(j, now)
+		jobs = append(jobs, j)
+	}
+	// Work in hand first: its capacity must be taken before queued jobs
+	// are offered. Offers the restart issues are written by the next
+	// call's commit.
+	held := func(j *Job) bool { return j.Status == StatusAssigned || j.Status == StatusCompleted }
+	for _, pass := range []bool{true, false} {
+		for _, j := range jobs {
+			if held(j) == pass {
+				r.Restore(j, now)
+			}
+		}
 	}
 	return r, nil
 }
