@@ -498,16 +498,17 @@ func (e *Engine) match(now time.Time) []Decision {
 		if !ok {
 			continue
 		}
-		cands, why := e.candidates(j, p, now)
 		want := p.MaxOffers - len(j.offers)
-		if p.Mode == Attendant {
-			want = len(cands)
-		} else if p.Mode == Serial {
+		switch p.Mode {
+		case Attendant:
+			want = len(e.byQueue[j.Queue]) // every eligible worker: bounded below
+		case Serial:
 			want = min(want, 1-len(j.offers)) // one at a time, in order
 		}
 		if want <= 0 {
-			continue
+			continue // ranking workers for a job that takes no more offers is wasted work
 		}
+		cands, why := e.candidates(j, p, now)
 		for _, c := range cands {
 			if want == 0 {
 				break

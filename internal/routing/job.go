@@ -1,6 +1,9 @@
 package routing
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // JobStatus is a job's place in its life (ACS RouterJobStatus).
 type JobStatus string
@@ -108,9 +111,37 @@ type TrailEntry struct {
 	WorkerID   string            `json:"workerId,omitempty"`
 	OfferID    string            `json:"offerId,omitempty"`
 	Mode       Mode              `json:"mode,omitempty"`
-	Candidates []Candidate       `json:"candidates,omitempty"`
-	Excluded   map[string]string `json:"excluded,omitempty"`
-	Note       string            `json:"note,omitempty"`
+	// The best candidates (at most maxExplained) of CandidateCount, and
+	// why others were excluded (at most maxExplained of ExcludedCount).
+	Candidates     []Candidate       `json:"candidates,omitempty"`
+	CandidateCount int               `json:"candidateCount,omitempty"`
+	Excluded       map[string]string `json:"excluded,omitempty"`
+	ExcludedCount  int               `json:"excludedCount,omitempty"`
+	Note           string            `json:"note,omitempty"`
+}
+
+// maxExplained bounds an offer's explanation: a queue of hundreds of
+// agents would otherwise store hundreds of names with every offer.
+const maxExplained = 10
+
+func explained(at time.Time, d Decision) TrailEntry {
+	e := TrailEntry{At: at, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer, Mode: d.Why.Mode,
+		CandidateCount: len(d.Why.Candidates), ExcludedCount: len(d.Why.Excluded)}
+	e.Candidates = d.Why.Candidates[:min(len(d.Why.Candidates), maxExplained)]
+	if len(d.Why.Excluded) <= maxExplained {
+		e.Excluded = d.Why.Excluded
+	} else {
+		ids := make([]string, 0, len(d.Why.Excluded))
+		for id := range d.Why.Excluded {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		e.Excluded = make(map[string]string, maxExplained)
+		for _, id := range ids[:maxExplained] {
+			e.Excluded[id] = d.Why.Excluded[id]
+		}
+	}
+	return e
 }
 
 // Offer is a worker's offer as the API shows it on the worker.

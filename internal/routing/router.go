@@ -317,7 +317,7 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			o := &liveOffer{Offer: Offer{OfferID: d.Offer, JobID: j.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: d.ExpiresAt}, worker: d.Worker}
 			r.offers[d.Offer] = o
 			r.push(timer{at: d.ExpiresAt, kind: timerOffer, key: d.Offer})
-			j.trail(TrailEntry{At: now, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer, Mode: d.Why.Mode, Candidates: d.Why.Candidates, Excluded: d.Why.Excluded})
+			j.trail(explained(now, d))
 			ch.job(j)
 			ch.fact(Fact{Kind: "RouterWorkerOfferIssued", At: now, Job: j, Worker: d.Worker, Offer: o.Offer})
 		case OfferRevoked, OfferExpired, OfferDeclined:
