@@ -36,7 +36,7 @@ type WorkerSelector struct {
 	Selector
 	ExpiresAfterSeconds float64   `json:"expiresAfterSeconds,omitempty"`
 	Expedite            bool      `json:"expedite,omitempty"`
-	Status              string    `json:"status,omitempty"`    // active | expired (read-only)
+	Status              string    `json:"status,omitempty"`   // active | expired (read-only)
 	ExpiresAt           time.Time `json:"expiresAt,omitzero"` // read-only
 }
 
@@ -106,11 +106,11 @@ type Job struct {
 
 // TrailEntry is one decision about a job, with its reason.
 type TrailEntry struct {
-	At         time.Time         `json:"at"`
-	Kind       string            `json:"kind"`
-	WorkerID   string            `json:"workerId,omitempty"`
-	OfferID    string            `json:"offerId,omitempty"`
-	Mode       Mode              `json:"mode,omitempty"`
+	At       time.Time `json:"at"`
+	Kind     string    `json:"kind"`
+	WorkerID string    `json:"workerId,omitempty"`
+	OfferID  string    `json:"offerId,omitempty"`
+	Mode     Mode      `json:"mode,omitempty"`
 	// The best candidates (at most maxExplained) of CandidateCount, and
 	// why others were excluded (at most maxExplained of ExcludedCount).
 	Candidates     []Candidate       `json:"candidates,omitempty"`

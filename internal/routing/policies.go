@@ -37,7 +37,7 @@ var legacyKinds = map[string]string{
 	"conditional":       "conditional", "pass-through": "passThrough", "rule-engine": "ruleEngine",
 	"static": "static", "weighted-allocation-queue-selector": "weightedAllocation",
 	"weighted-allocation-worker-selector": "weightedAllocation",
-	"queue-and-match": "queueAndMatch", "schedule-and-suspend": "scheduleAndSuspend",
+	"queue-and-match":                     "queueAndMatch", "schedule-and-suspend": "scheduleAndSuspend",
 }
 
 // NormalizeKinds rewrites every "kind" member in a document to its

@@ -291,7 +291,9 @@ func (r *Router) sortedOffers(worker string) []*liveOffer {
 			out = append(out, o)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].OfferedAt.Before(out[b].OfferedAt) || (out[a].OfferedAt.Equal(out[b].OfferedAt) && out[a].OfferID < out[b].OfferID) })
+	sort.Slice(out, func(a, b int) bool {
+		return out[a].OfferedAt.Before(out[b].OfferedAt) || (out[a].OfferedAt.Equal(out[b].OfferedAt) && out[a].OfferID < out[b].OfferID)
+	})
 	return out
 }
 

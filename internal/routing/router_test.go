@@ -108,7 +108,7 @@ func TestRouterJobLifecycle(t *testing.T) {
 	if len(ch.Facts) != 0 || j.Status != StatusCompleted {
 		t.Fatalf("a deferred close acts later: %v %s", facts(ch), j.Status)
 	}
-	if got := r.NextWake(); !got.Equal(t0.Add(30*time.Second + 0)) && !got.Equal(t0.Add(2*time.Minute)) {
+	if got := r.NextWake(); !got.Equal(t0.Add(30*time.Second+0)) && !got.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("next wake %v", got)
 	}
 	ch = r.Tick(t0.Add(2 * time.Minute))
