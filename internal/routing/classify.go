@@ -54,14 +54,18 @@ func Classify(policy map[string]any, jobID, jobQueue string, labels map[string]a
 	}
 	if rule, ok := policy["prioritizationRule"].(map[string]any); ok {
 		v, err := EvaluateRule(rule, labels)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrRemoteRule):
+			// The job keeps its own priority.
+		case err != nil:
 			return c, err
+		default:
+			p, ok := v.(float64)
+			if !ok {
+				return c, fmt.Errorf("routing: the prioritization rule gave %T, not a number", v)
+			}
+			c.Priority = &p
 		}
-		p, ok := v.(float64)
-		if !ok {
-			return c, fmt.Errorf("routing: the prioritization rule gave %T, not a number", v)
-		}
-		c.Priority = &p
 	}
 	sels, err := attachments(policy["workerSelectorAttachments"], "workerSelector", "workerSelectors", jobID, labels)
 	if err != nil {
@@ -78,52 +82,66 @@ func attachments(v any, single, many, jobID string, labels map[string]any) ([]Se
 	var out []Selector
 	for _, a := range list {
 		att, _ := a.(map[string]any)
-		switch att["kind"] {
-		case "static":
-			s, err := toSelectors([]any{att[single]})
+		sels, err := attachment(att, single, many, jobID, labels)
+		if errors.Is(err, ErrRemoteRule) {
+			continue // an attachment whose remote rule failed adds nothing
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sels...)
+	}
+	return out, nil
+}
+
+// attachment is the selectors one attachment gives a job.
+func attachment(att map[string]any, single, many, jobID string, labels map[string]any) ([]Selector, error) {
+	var out []Selector
+	switch att["kind"] {
+	case "static":
+		s, err := toSelectors([]any{att[single]})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	case "conditional":
+		cond, _ := att["condition"].(map[string]any)
+		ok, err := EvaluateRule(cond, labels)
+		if err != nil {
+			return nil, err
+		}
+		if ok == true {
+			s, err := toSelectors(att[many])
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, s...)
-		case "conditional":
-			cond, _ := att["condition"].(map[string]any)
-			ok, err := EvaluateRule(cond, labels)
-			if err != nil {
-				return nil, err
-			}
-			if ok == true {
-				s, err := toSelectors(att[many])
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s...)
-			}
-		case "passThrough":
-			key, _ := att["key"].(string)
-			if val, ok := labels[key]; ok {
-				op, _ := att["labelOperator"].(string)
-				out = append(out, Selector{Key: key, LabelOperator: LabelOperator(op), Value: val})
-			}
-		case "ruleEngine":
-			rule, _ := att["rule"].(map[string]any)
-			res, err := EvaluateRule(rule, labels)
-			if err != nil {
-				return nil, err
-			}
-			s, err := ruleSelectors(res)
+		}
+	case "passThrough":
+		key, _ := att["key"].(string)
+		if val, ok := labels[key]; ok {
+			op, _ := att["labelOperator"].(string)
+			out = append(out, Selector{Key: key, LabelOperator: LabelOperator(op), Value: val})
+		}
+	case "ruleEngine":
+		rule, _ := att["rule"].(map[string]any)
+		res, err := EvaluateRule(rule, labels)
+		if err != nil {
+			return nil, err
+		}
+		s, err := ruleSelectors(res)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s...)
+	case "weightedAllocation":
+		allocs, _ := att["allocations"].([]any)
+		if chosen := pickAllocation(allocs, jobID); chosen != nil {
+			s, err := toSelectors(chosen[many])
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, s...)
-		case "weightedAllocation":
-			allocs, _ := att["allocations"].([]any)
-			if chosen := pickAllocation(allocs, jobID); chosen != nil {
-				s, err := toSelectors(chosen[many])
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, s...)
-			}
 		}
 	}
 	return out, nil

@@ -74,6 +74,9 @@ type Router struct {
 	offers   map[string]*liveOffer
 	assigned map[string]map[string]*Job // worker → assignment id → job
 	timers   timerHeap
+	// resolved are classification policies whose remote rules were called
+	// for the current call (see Service.prepareRemote).
+	resolved map[string]map[string]any
 	// NewID names assignments (and, through the engine, offers).
 	NewID func() string
 }

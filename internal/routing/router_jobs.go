@@ -279,6 +279,9 @@ func (r *Router) route(ch *Changes, j *Job, now time.Time) {
 
 func (r *Router) classify(j *Job) error {
 	policy := r.classes[j.ClassificationPolicyID]
+	if p := r.resolved[j.ClassificationPolicyID]; p != nil {
+		policy = p
+	}
 	if policy == nil {
 		return fmt.Errorf("classification policy %q does not exist", j.ClassificationPolicyID)
 	}

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -96,9 +97,32 @@ func EvaluateRule(rule map[string]any, labels map[string]any) (any, error) {
 			return nil, fmt.Errorf("routing: expression: %w", err)
 		}
 		return native(out), nil
+	case "function", "webhook":
+		// Called over HTTP before the router runs (never under its lock);
+		// the answer travels inside the rule.
+		if v, ok := rule[resolvedKey]; ok {
+			return v, nil
+		}
+		msg, _ := rule[failedKey].(string)
+		if msg == "" {
+			msg = "not called"
+		}
+		return nil, fmt.Errorf("%w: %s", ErrRemoteRule, msg)
 	}
-	return nil, fmt.Errorf("routing: rule kind %v is evaluated by the engine", rule["kind"])
+	return nil, fmt.Errorf("routing: unknown rule kind %v", rule["kind"])
 }
+
+// ErrRemoteRule is a function or webhook rule that gave no answer; the
+// router falls back (the fallback queue, the job's own priority, no extra
+// worker selectors) instead of failing the job.
+var ErrRemoteRule = errors.New("routing: remote rule failed")
+
+// Keys under which a remote rule's answer (or failure) is attached to a
+// copy of its rule; no JSON document can hold them.
+const (
+	resolvedKey = "\x00resolved"
+	failedKey   = "\x00failed"
+)
 
 func native(v ref.Val) any {
 	switch x := v.Value().(type) {

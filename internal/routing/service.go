@@ -55,6 +55,7 @@ type Service struct {
 	config *Config
 	jobs   JobStore
 	outbox Outbox
+	remote RemoteRules
 	now    func() time.Time
 	log    *slog.Logger
 

@@ -116,7 +116,13 @@ func (s *Service) current(ctx context.Context, r *Router, id string) (*Job, erro
 func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any, ifMatch int64) (*Job, bool, error) {
 	var view *Job
 	var created bool
-	err := s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+	resolved, err := s.prepareRemote(ctx, id, patch)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		r.resolved = resolved
+		defer func() { r.resolved = nil }()
 		cur, err := s.current(ctx, r, id)
 		if err != nil {
 			return Changes{}, err
@@ -212,7 +218,13 @@ func (s *Service) CancelJob(ctx context.Context, id, note, disposition string) e
 
 // ReclassifyJob runs a job's classification again.
 func (s *Service) ReclassifyJob(ctx context.Context, id string) error {
-	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Reclassify(id, now) })
+	resolved, err := s.prepareRemote(ctx, id, nil)
+	if err != nil {
+		return err
+	}
+	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
+		return r.withResolved(resolved, func() (Changes, error) { return r.Reclassify(id, now) })
+	})
 }
 
 // CompleteJob completes an assignment.

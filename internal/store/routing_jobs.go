@@ -94,19 +94,31 @@ func (s *Store) RouterJobs(ctx context.Context, t tenant.ID, f routing.JobFilter
 
 func (s *Store) SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []routing.JobRecord, deleted []string) error {
 	w := s.db.writer(ctx)
-	for _, r := range jobs {
-		var at any
-		if !r.ScheduledAt.IsZero() {
-			at = micros(r.ScheduledAt)
+	// Many rows per statement: a router commit carries every job its
+	// callers changed meanwhile, and each statement costs a parse.
+	const perStatement = 64
+	for len(jobs) > 0 {
+		chunk := jobs[:min(len(jobs), perStatement)]
+		jobs = jobs[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO routing_jobs (tenant_id, id, status, queue_id, channel_id, classification_policy, scheduled_at, doc, version) VALUES `)
+		args := make([]any, 0, len(chunk)*9)
+		for i, r := range chunk {
+			var at any
+			if !r.ScheduledAt.IsZero() {
+				at = micros(r.ScheduledAt)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			args = append(args, string(t), r.ID, r.Status, r.QueueID, r.ChannelID, r.ClassificationPolicyID, at, string(r.Doc), r.Version)
 		}
-		_, err := w.ExecContext(ctx, `
-INSERT INTO routing_jobs (tenant_id, id, status, queue_id, channel_id, classification_policy, scheduled_at, doc, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, queue_id = excluded.queue_id, channel_id = excluded.channel_id,
-    classification_policy = excluded.classification_policy, scheduled_at = excluded.scheduled_at, doc = excluded.doc, version = excluded.version`,
-			string(t), r.ID, r.Status, r.QueueID, r.ChannelID, r.ClassificationPolicyID, at, string(r.Doc), r.Version)
-		if err != nil {
-			return fmt.Errorf("store: save router job: %w", err)
+		q.WriteString(` ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, queue_id = excluded.queue_id, channel_id = excluded.channel_id,
+    classification_policy = excluded.classification_policy, scheduled_at = excluded.scheduled_at, doc = excluded.doc, version = excluded.version`)
+		if _, err := w.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("store: save router jobs: %w", err)
 		}
 	}
 	for _, id := range deleted {
