@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -36,6 +37,10 @@ type Policy struct {
 	OfferExpiry     time.Duration
 	BypassSelectors bool
 	Order           []string // serial: the workers' order
+	// Score is bestWorker's scoring rule (nil: the default score);
+	// Ascending ranks the lowest score first.
+	Score     func(jobLabels, workerLabels map[string]any, selectors []Selector) float64
+	Ascending bool
 }
 
 // Channel is what a job of a channel costs a worker.
@@ -565,7 +570,11 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 		cands = append(cands[start:], cands[:start]...)
 	case BestWorker:
 		sort.SliceStable(cands, func(a, b int) bool {
-			return cands[a].Score > cands[b].Score || (cands[a].Score == cands[b].Score && idle(a, b))
+			better := cands[a].Score > cands[b].Score
+			if p.Ascending {
+				better = cands[a].Score < cands[b].Score
+			}
+			return better || (cands[a].Score == cands[b].Score && idle(a, b))
 		})
 	case Serial:
 		rank := func(id string) int {
@@ -587,21 +596,61 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 	return cands, why
 }
 
-// score ranks a candidate for bestWorker: without a scoring rule, the
-// number of the job's labels the worker shares (key and value), so the
-// worker most alike to the job wins and idle time breaks ties. Other modes
-// report idle seconds, for the explanation.
+// score ranks a candidate for bestWorker. A scoring rule (Policy.Score)
+// decides when the policy has one; otherwise ACS's default: how well the
+// worker meets the job's selectors, averaged (an equality met counts 1; a
+// comparison counts 1/(1+e^-x) for x the worker's margin relative to the
+// value), and, for a job without selectors, the number of the job's labels
+// the worker shares.
 func (e *Engine) score(w *worker, j *job, p Policy) float64 {
 	if p.Mode != BestWorker {
 		return 0
 	}
-	n := 0
-	for k, v := range j.Labels {
-		if wv, ok := w.Labels[k]; ok && same(v, wv) {
-			n++
+	if p.Score != nil {
+		return p.Score(j.Labels, w.Labels, j.Selectors)
+	}
+	return DefaultScore(j.Labels, w.Labels, j.Selectors)
+}
+
+// DefaultScore is bestWorker's score without a scoring rule.
+func DefaultScore(jobLabels, workerLabels map[string]any, selectors []Selector) float64 {
+	if len(selectors) == 0 {
+		n := 0
+		for k, v := range jobLabels {
+			if wv, ok := workerLabels[k]; ok && same(v, wv) {
+				n++
+			}
+		}
+		return float64(n)
+	}
+	total := 0.0
+	for _, s := range selectors {
+		v, ok := workerLabels[s.Key]
+		if !ok {
+			continue
+		}
+		want, wantNum := s.Value.(float64)
+		got, gotNum := v.(float64)
+		switch s.LabelOperator {
+		case GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual:
+			if !wantNum || !gotNum || !s.Matches(workerLabels) {
+				continue
+			}
+			x := got - want
+			if s.LabelOperator == LessThan || s.LabelOperator == LessThanOrEqual {
+				x = want - got
+			}
+			if want != 0 {
+				x /= math.Abs(want)
+			}
+			total += 1 / (1 + math.Exp(-x))
+		default:
+			if s.Matches(workerLabels) {
+				total++
+			}
 		}
 	}
-	return float64(n)
+	return total / float64(len(selectors))
 }
 
 // excluded says why w may not be offered j now ("" if it may).

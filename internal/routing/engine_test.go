@@ -135,9 +135,9 @@ func TestSelectorsAndExplanation(t *testing.T) {
 	e := routing.NewEngine()
 	e.SetQueue("q", routing.Policy{Mode: routing.BestWorker, OfferExpiry: time.Minute}, at(0))
 	ana := blended("ana", "q")
-	ana.Labels = map[string]any{"lang": "en", "tier": "gold"}
+	ana.Labels = map[string]any{"lang": "en", "tier": "gold", "skill": 6.0}
 	budi := blended("budi", "q")
-	budi.Labels = map[string]any{"lang": "id", "tier": "gold"}
+	budi.Labels = map[string]any{"lang": "id", "tier": "gold", "skill": 9.0}
 	cici := blended("cici", "q")
 	cici.Labels = map[string]any{"lang": "id"}
 	cici.Available = false
@@ -145,10 +145,12 @@ func TestSelectorsAndExplanation(t *testing.T) {
 		e.SetWorker(w, at(0))
 	}
 	ds := must(e.Submit(routing.JobSpec{ID: "j", Queue: "q", Channel: "chat", Labels: map[string]any{"lang": "id", "tier": "gold"},
-		Selectors: []routing.Selector{{Key: "tier", LabelOperator: routing.Equal, Value: "gold"}}}, at(1)))
+		Selectors: []routing.Selector{{Key: "tier", LabelOperator: routing.Equal, Value: "gold"}, {Key: "skill", LabelOperator: routing.GreaterThanOrEqual, Value: 5.0}}}, at(1)))
 	d := ds[0]
-	if d.Worker != "budi" {
-		t.Fatalf("offered to %s, want budi (shares two labels)", d.Worker)
+	// ACS's default score: both meet the equality (1 each); on the
+	// comparison Budi's margin (9 over 5) beats Ana's (6 over 5).
+	if d.Worker != "budi" || d.Why.Candidates[0].Score <= d.Why.Candidates[1].Score {
+		t.Fatalf("offered to %s (%+v), want budi (the larger margin on skill)", d.Worker, d.Why.Candidates)
 	}
 	if len(d.Why.Candidates) != 2 || d.Why.Excluded["cici"] != "not available for offers" {
 		t.Fatalf("explanation: %+v", d.Why)

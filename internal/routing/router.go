@@ -176,6 +176,19 @@ func (r *Router) policy(queue map[string]any) Policy {
 		p.MaxOffers = int(v)
 	}
 	p.BypassSelectors, _ = mode["bypassSelectors"].(bool)
+	if rule, ok := mode["scoringRule"].(map[string]any); ok {
+		p.Score = func(job, worker map[string]any, selectors []Selector) float64 {
+			if v, ok := EvaluateScore(rule, job, worker); ok {
+				return v
+			}
+			return DefaultScore(job, worker, selectors)
+		}
+	}
+	if opts, ok := mode["scoringRuleOptions"].(map[string]any); ok {
+		if desc, ok := opts["descendingOrder"].(bool); ok && !desc {
+			p.Ascending = true
+		}
+	}
 	if order, ok := mode["workerOrder"].([]any); ok {
 		for _, w := range order {
 			p.Order = append(p.Order, fmt.Sprint(w))

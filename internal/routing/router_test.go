@@ -199,3 +199,31 @@ func TestRouterBadJobs(t *testing.T) {
 		}
 	}
 }
+
+func TestBestWorkerScoringRule(t *testing.T) {
+	docs := func(rule string) map[Kind]map[string]string {
+		return map[Kind]map[string]string{
+			KindDistributionPolicy: {"dp": `{"mode":{"kind":"bestWorker","scoringRule":` + rule + `,"scoringRuleOptions":{"descendingOrder":true}}}`},
+			KindQueue:              {"q": `{"distributionPolicyId":"dp"}`},
+			KindWorker: {"a": `{"capacity":1,"queues":["q"],"labels":{"csat":4.9,"langs":2},"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`,
+				"b": `{"capacity":1,"queues":["q"],"labels":{"csat":4.1,"langs":3},"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`},
+		}
+	}
+	for rule, want := range map[string]string{
+		`{"kind":"expression","expression":"worker.csat * 10"}`:                        "a",
+		`{"kind":"expression","expression":"If(job.multilingual = true, worker.langs, 0)"}`: "b",
+	} {
+		r := testRouter(t, docs(rule))
+		_, ch := mustJob(t, r, "j", `{"channelId":"voice","queueId":"q","labels":{"multilingual":true}}`, t0)
+		if got := facts(ch); len(got) < 3 || got[2] != "RouterWorkerOfferIssued "+want {
+			t.Errorf("rule %s: %v, want the offer to %s", rule, got, want)
+		}
+	}
+	// Ascending order turns the ranking round.
+	d := docs(`{"kind":"expression","expression":"worker.csat"}`)
+	d[KindDistributionPolicy]["dp"] = `{"mode":{"kind":"bestWorker","scoringRule":{"kind":"expression","expression":"worker.csat"},"scoringRuleOptions":{"descendingOrder":false}}}`
+	r := testRouter(t, d)
+	if _, ch := mustJob(t, r, "j", `{"channelId":"voice","queueId":"q"}`, t0); facts(ch)[2] != "RouterWorkerOfferIssued b" {
+		t.Errorf("ascending: %v", facts(ch))
+	}
+}

@@ -31,7 +31,9 @@ var (
 const maxCachedPrograms = 4096
 
 var celEnv = func() *cel.Env {
-	env, err := cel.NewEnv(cel.Variable("job", cel.MapType(cel.StringType, cel.DynType)), cel.CrossTypeNumericComparisons(true))
+	// worker is bound only when a bestWorker scoring rule runs.
+	env, err := cel.NewEnv(cel.Variable("job", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("worker", cel.MapType(cel.StringType, cel.DynType)), cel.CrossTypeNumericComparisons(true))
 	if err != nil {
 		panic(err)
 	}
@@ -110,6 +112,38 @@ func EvaluateRule(rule map[string]any, labels map[string]any) (any, error) {
 		return nil, fmt.Errorf("%w: %s", ErrRemoteRule, msg)
 	}
 	return nil, fmt.Errorf("routing: unknown rule kind %v", rule["kind"])
+}
+
+// EvaluateScore runs a bestWorker scoring rule for one worker: static, or
+// an expression over `job` and `worker` labels. ok is false when the rule
+// cannot score here (function and webhook scoring rules are not called
+// under the router's lock); the default score then applies.
+func EvaluateScore(rule map[string]any, jobLabels, workerLabels map[string]any) (score float64, ok bool) {
+	switch rule["kind"] {
+	case "static":
+		v, ok := rule["value"].(float64)
+		return v, ok
+	case "expression":
+		expr, _ := rule["expression"].(string)
+		lang, _ := rule["language"].(string)
+		p, err := compile(lang, expr)
+		if err != nil {
+			return 0, false
+		}
+		if jobLabels == nil {
+			jobLabels = map[string]any{}
+		}
+		if workerLabels == nil {
+			workerLabels = map[string]any{}
+		}
+		out, _, err := p.Eval(map[string]any{"job": jobLabels, "worker": workerLabels})
+		if err != nil {
+			return 0, false
+		}
+		v, ok := native(out).(float64)
+		return v, ok
+	}
+	return 0, false
 }
 
 // ErrRemoteRule is a function or webhook rule that gave no answer; the
