@@ -210,7 +210,7 @@ func TestBestWorkerScoringRule(t *testing.T) {
 		}
 	}
 	for rule, want := range map[string]string{
-		`{"kind":"expression","expression":"worker.csat * 10"}`:                        "a",
+		`{"kind":"expression","expression":"worker.csat * 10"}`:                             "a",
 		`{"kind":"expression","expression":"If(job.multilingual = true, worker.langs, 0)"}`: "b",
 	} {
 		r := testRouter(t, docs(rule))
