@@ -3,6 +3,7 @@ package routing
 import (
 	"container/heap"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -74,6 +75,7 @@ type Router struct {
 	offers   map[string]*liveOffer
 	assigned map[string]map[string]*Job // worker → assignment id → job
 	timers   timerHeap
+	served   map[string][]time.Time // queue → when its latest jobs were assigned
 	// resolved are classification policies whose remote rules were called
 	// for the current call (see Service.prepareRemote).
 	resolved map[string]map[string]any
@@ -85,7 +87,7 @@ type Router struct {
 func NewRouter(newID func() string) *Router {
 	r := &Router{eng: NewEngine(), dists: map[string]map[string]any{}, classes: map[string]map[string]any{},
 		excepts: map[string]map[string]any{}, queues: map[string]map[string]any{}, workers: map[string]map[string]any{},
-		jobs: map[string]*Job{}, offers: map[string]*liveOffer{}, assigned: map[string]map[string]*Job{}, NewID: newID}
+		jobs: map[string]*Job{}, offers: map[string]*liveOffer{}, assigned: map[string]map[string]*Job{}, served: map[string][]time.Time{}, NewID: newID}
 	r.eng.NewOfferID = newID
 	return r
 }
@@ -360,6 +362,7 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 				r.assigned[d.Worker] = map[string]*Job{}
 			}
 			r.assigned[d.Worker][aid] = j
+			r.serve(j.QueueID, now)
 			j.trail(TrailEntry{At: now, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer})
 			ch.job(j)
 			var offer Offer
@@ -383,6 +386,32 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			ch.fact(Fact{Kind: "RouterWorkerDeregistered", At: now, Worker: d.Worker})
 		}
 	}
+}
+
+// serve records that a queue's job was assigned, for wait estimates.
+func (r *Router) serve(queue string, now time.Time) {
+	const window = 50
+	s := append(r.served[queue], now)
+	if len(s) > window {
+		s = s[len(s)-window:]
+	}
+	r.served[queue] = s
+}
+
+// estimate is the expected wait, in minutes, of the job at position in
+// queue: the position over the rate at which the queue's recent jobs were
+// assigned. ok is false until the queue has a rate.
+func (r *Router) estimate(queue string, position int, now time.Time) (float64, bool) {
+	s := r.served[queue]
+	if len(s) < 2 {
+		return 0, false
+	}
+	span := now.Sub(s[0]).Minutes()
+	if span <= 0 {
+		return 0, false
+	}
+	perMinute := float64(len(s)) / span
+	return math.Round(float64(position)/perMinute*100) / 100, true
 }
 
 func (j *Job) trail(e TrailEntry) {

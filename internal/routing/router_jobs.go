@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
@@ -723,8 +724,9 @@ type Position struct {
 	EstimatedWaitTimeMinutes *float64 `json:"estimatedWaitTimeMinutes,omitempty"`
 }
 
-// Position says where a queued job stands.
-func (r *Router) Position(id string) (Position, error) {
+// Position says where a queued job stands and, once the queue has served
+// jobs, how long it may still wait.
+func (r *Router) Position(id string, now time.Time) (Position, error) {
 	j := r.jobs[id]
 	if j == nil {
 		return Position{}, ErrJobNotFound
@@ -741,6 +743,9 @@ func (r *Router) Position(id string) (Position, error) {
 		if q.ID == id {
 			p.Position = p.QueueLength
 		}
+	}
+	if m, ok := r.estimate(j.QueueID, p.Position, now); ok {
+		p.EstimatedWaitTimeMinutes = &m
 	}
 	return p, nil
 }
@@ -759,13 +764,24 @@ func (r *Router) QueueStatistics(id string, now time.Time) (QueueStatistics, err
 		return QueueStatistics{}, errs.NotFound("queue %s not found", id)
 	}
 	s := QueueStatistics{QueueID: id}
+	last := map[int]int{} // priority → position of its last job
 	for _, q := range r.eng.queued {
 		if q.Queue != id {
 			continue
 		}
 		s.Length++
+		last[q.Priority] = s.Length
 		if w := now.Sub(q.enqueued).Minutes(); w > s.LongestJobWaitTimeMinutes {
 			s.LongestJobWaitTimeMinutes = w
+		}
+	}
+	// A job arriving now at a priority waits behind that priority's last.
+	for prio, pos := range last {
+		if m, ok := r.estimate(id, pos+1, now); ok {
+			if s.EstimatedWaitTimeMinutes == nil {
+				s.EstimatedWaitTimeMinutes = map[string]float64{}
+			}
+			s.EstimatedWaitTimeMinutes[strconv.Itoa(prio)] = m
 		}
 	}
 	return s, nil

@@ -227,3 +227,42 @@ func TestBestWorkerScoringRule(t *testing.T) {
 		t.Errorf("ascending: %v", facts(ch))
 	}
 }
+
+func TestPositionAndEstimatedWait(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":600,"mode":{"kind":"longestIdle"}}`},
+		KindQueue:              {"q": `{"distributionPolicyId":"dp"}`},
+		KindWorker:             {"w": `{"capacity":1,"queues":["q"],"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`},
+	})
+	// The only agent takes a call every two minutes.
+	for i := range 3 {
+		at := t0.Add(time.Duration(2*i) * time.Minute)
+		_, ch := mustJob(t, r, fmt.Sprint("served", i), `{"channelId":"voice","queueId":"q"}`, at)
+		offer := ch.Facts[len(ch.Facts)-1].Offer.OfferID
+		aid, _, _, err := r.Accept("w", offer, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Close(fmt.Sprint("served", i), aid, "", "", time.Time{}, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0.Add(4 * time.Minute)
+	_, _ = mustJob(t, r, "busy", `{"channelId":"voice","queueId":"q"}`, now)
+	_, _ = mustJob(t, r, "low", `{"channelId":"voice","queueId":"q","priority":1}`, now)
+	_, _ = mustJob(t, r, "high", `{"channelId":"voice","queueId":"q","priority":9}`, now)
+	p, err := r.Position("low", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "busy" was offered (not accepted) and still counts as queued; "high"
+	// jumped ahead: low is third of three. Three calls served in four
+	// minutes is 0.75 a minute, so three places are four minutes.
+	if p.Position != 3 || p.QueueLength != 3 || p.EstimatedWaitTimeMinutes == nil || *p.EstimatedWaitTimeMinutes != 4 {
+		t.Fatalf("position %+v (estimate %v)", p, p.EstimatedWaitTimeMinutes)
+	}
+	st, _ := r.QueueStatistics("q", now)
+	if st.Length != 3 || st.EstimatedWaitTimeMinutes["9"] != 2.67 || st.EstimatedWaitTimeMinutes["1"] != 5.33 {
+		t.Fatalf("statistics %+v", st)
+	}
+}

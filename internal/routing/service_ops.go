@@ -278,7 +278,7 @@ func (s *Service) JobPosition(ctx context.Context, id string) (Position, error) 
 				return err
 			}
 		}
-		p, err = r.Position(id)
+		p, err = r.Position(id, s.now())
 		if errs.KindOf(err) == errs.KindNotFound {
 			return errs.Invalid("InvalidJobStatus", "job %s is not queued", id)
 		}
