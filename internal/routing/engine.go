@@ -152,7 +152,14 @@ type Engine struct {
 	workers  map[string]*worker
 	byQueue  map[string]map[string]bool // queue → the workers serving it
 	jobs     map[string]*job
-	queued   []*job // waiting jobs, kept sorted: priority desc, then enqueue time
+	queues   map[string][]*job // each queue's waiting jobs, in order (see ahead)
+	// dirty are the queues where something changed that may let a job be
+	// offered (a job arrived, a worker freed capacity or came back); a
+	// match looks at those alone.
+	dirty map[string]bool
+	// wrapping are the workers in wrap-up: their queues become worth a
+	// look when it ends.
+	wrapping map[string]bool
 	offers   map[string]*offer
 	rrLast   map[string]string // round robin: the worker last offered a job of each queue
 	settled  map[string]string // offers no longer open → their job, so a late accept learns why
@@ -165,7 +172,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -177,7 +184,33 @@ func (e *Engine) SetQueue(id string, p Policy, now time.Time) []Decision {
 		p.MaxOffers = p.MinOffers
 	}
 	e.policies[id] = p
+	e.dirty[id] = true
 	return e.match(now)
+}
+
+// touch marks the queues a worker serves: its capacity or availability
+// changed.
+func (e *Engine) touch(w *worker) {
+	for _, q := range w.Queues {
+		e.dirty[q] = true
+	}
+}
+
+// MarkAll makes the next match look at every queue (after a change the
+// engine cannot see, such as a declined job's retry time passing).
+func (e *Engine) MarkAll() {
+	for q := range e.queues {
+		e.dirty[q] = true
+	}
+}
+
+// Queued lists a queue's waiting jobs' ids in order.
+func (e *Engine) Queued(queue string) []string {
+	out := make([]string, len(e.queues[queue]))
+	for i, j := range e.queues[queue] {
+		out[i] = j.ID
+	}
+	return out
 }
 
 // SetWorker registers or updates a worker. Work it already holds stays;
@@ -196,6 +229,7 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		delete(e.byQueue[q], s.ID)
 	}
 	for _, q := range s.Queues {
+		e.dirty[q] = true
 		if e.byQueue[q] == nil {
 			e.byQueue[q] = map[string]bool{}
 		}
@@ -236,13 +270,19 @@ func ahead(a, b *job) bool {
 }
 
 func (e *Engine) enqueue(j *job) {
-	i := sort.Search(len(e.queued), func(i int) bool { return ahead(j, e.queued[i]) })
-	e.queued = slices.Insert(e.queued, i, j)
+	q := e.queues[j.Queue]
+	i := sort.Search(len(q), func(i int) bool { return ahead(j, q[i]) })
+	e.queues[j.Queue] = slices.Insert(q, i, j)
+	e.dirty[j.Queue] = true
 }
 
 func (e *Engine) dequeue(j *job) {
-	if i := slices.Index(e.queued, j); i >= 0 {
-		e.queued = slices.Delete(e.queued, i, i+1)
+	q := e.queues[j.Queue]
+	if i := slices.Index(q, j); i >= 0 {
+		e.queues[j.Queue] = slices.Delete(q, i, i+1)
+	}
+	if len(e.queues[j.Queue]) == 0 {
+		delete(e.queues, j.Queue)
 	}
 }
 
@@ -296,9 +336,13 @@ func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
 	}
 	w := e.workers[j.worker]
 	if w != nil {
+		e.touch(w)
 		w.used -= w.Channels[j.Channel].Cost
 		w.perChan[j.Channel]--
 		w.wrapUntil = now.Add(w.WrapUp)
+		if w.WrapUp > 0 {
+			e.wrapping[w.ID] = true
+		}
 		if w.used == 0 {
 			w.idleSince = w.wrapUntil
 		}
@@ -357,6 +401,7 @@ func (e *Engine) Unassign(jobID string, suspend bool, now time.Time) []Decision 
 // unbind frees the capacity a job's worker holds for it.
 func (e *Engine) unbind(j *job, now time.Time) {
 	if w := e.workers[j.worker]; w != nil {
+		e.touch(w)
 		w.used -= w.Channels[j.Channel].Cost
 		w.perChan[j.Channel]--
 		if w.used == 0 {
@@ -378,7 +423,7 @@ func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
 	}
 	j.JobSpec = s
 	if queued {
-		e.enqueue(j)
+		e.enqueue(j) // marks the queue
 	}
 	return e.match(now)
 }
@@ -438,6 +483,14 @@ func sortedOffers(m map[string]*offer) []*offer {
 
 // Tick expires offers due by now and re-matches.
 func (e *Engine) Tick(now time.Time) []Decision {
+	for id := range e.wrapping {
+		if w := e.workers[id]; w == nil || !now.Before(w.wrapUntil) {
+			delete(e.wrapping, id)
+			if w != nil {
+				e.touch(w)
+			}
+		}
+	}
 	var out []Decision
 	for _, o := range e.offers {
 		if !now.Before(o.expires) {
@@ -470,7 +523,11 @@ func (e *Engine) release(o *offer) {
 	if j := e.jobs[o.job]; j != nil {
 		delete(j.offers, o.worker)
 	}
+	if j := e.jobs[o.job]; j != nil {
+		e.dirty[j.Queue] = true
+	}
 	if w := e.workers[o.worker]; w != nil {
+		e.touch(w)
 		delete(w.offers, o.id)
 		w.used -= o.cost
 		w.perChan[e.jobs[o.job].Channel]--
@@ -494,11 +551,39 @@ func (e *Engine) Assigned(jobID string) string {
 	return ""
 }
 
-// match offers waiting jobs, highest priority and oldest first, to the
-// workers their queue's policy ranks best.
+// match offers waiting jobs of the queues where something changed,
+// highest priority and oldest first, to the workers their queue's policy
+// ranks best.
 func (e *Engine) match(now time.Time) []Decision {
+	if len(e.dirty) == 0 {
+		return nil
+	}
+	queues := make([]string, 0, len(e.dirty))
+	for q := range e.dirty {
+		if e.anyFree(q, now) {
+			queues = append(queues, q)
+		}
+	}
+	clear(e.dirty)
+	var jobs []*job
+	if len(queues) == 1 {
+		jobs = e.queues[queues[0]]
+	} else {
+		sort.Strings(queues)
+		for _, q := range queues {
+			jobs = append(jobs, e.queues[q]...)
+		}
+		// A worker of several queues goes to the job first in line across
+		// them (ties by id, so that a replay decides the same).
+		sort.SliceStable(jobs, func(a, b int) bool {
+			if ahead(jobs[a], jobs[b]) != ahead(jobs[b], jobs[a]) {
+				return ahead(jobs[a], jobs[b])
+			}
+			return jobs[a].ID < jobs[b].ID
+		})
+	}
 	var out []Decision
-	for _, j := range e.queued {
+	for _, j := range jobs {
 		p, ok := e.policies[j.Queue]
 		if !ok {
 			continue
@@ -536,6 +621,22 @@ func (e *Engine) match(now time.Time) []Decision {
 		}
 	}
 	return out
+}
+
+// anyFree reports whether some worker of the queue could take an offer
+// now: available, out of wrap-up, with capacity and offers to spare. A
+// queue without one is not worth going through job by job.
+func (e *Engine) anyFree(queue string, now time.Time) bool {
+	if len(e.queues[queue]) == 0 {
+		return false
+	}
+	for id := range e.byQueue[queue] {
+		w := e.workers[id]
+		if w.Available && !now.Before(w.wrapUntil) && w.used < w.Capacity && (w.MaxOffers == 0 || len(w.offers) < w.MaxOffers) {
+			return true
+		}
+	}
+	return false
 }
 
 // candidates ranks the workers that may take j now, and says why the

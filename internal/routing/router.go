@@ -491,10 +491,14 @@ func (r *Router) Tick(now time.Time) Changes {
 			}
 		}
 	}
-	if offersDue {
+	switch {
+	case rematch:
+		// A wrap-up ended or a declined job may be offered again: the
+		// engine's tick sees the first, only a full look the second.
+		r.eng.MarkAll()
 		r.apply(&ch, r.eng.Tick(now), now)
-	} else if rematch {
-		r.apply(&ch, r.eng.match(now), now)
+	case offersDue:
+		r.apply(&ch, r.eng.Tick(now), now)
 	}
 	return ch
 }

@@ -394,15 +394,7 @@ func (r *Router) armWaitTimers(now time.Time) {
 	_ = now
 }
 
-func (r *Router) queueLength(queue string) int {
-	n := 0
-	for _, q := range r.eng.queued {
-		if q.Queue == queue {
-			n++
-		}
-	}
-	return n
-}
+func (r *Router) queueLength(queue string) int { return len(r.eng.queues[queue]) }
 
 // checkExceptions fires the job's due exception rules, once each.
 func (r *Router) checkExceptions(ch *Changes, id string, now time.Time) {
@@ -734,14 +726,11 @@ func (r *Router) Position(id string, now time.Time) (Position, error) {
 	if j.Status != StatusQueued {
 		return Position{}, errs.Invalid("InvalidJobStatus", "job %s is %s, not queued", id, j.Status)
 	}
-	p := Position{JobID: id, QueueID: j.QueueID}
-	for _, q := range r.eng.queued {
-		if q.Queue != j.QueueID {
-			continue
-		}
-		p.QueueLength++
+	p := Position{JobID: id, QueueID: j.QueueID, QueueLength: r.queueLength(j.QueueID)}
+	for i, q := range r.eng.queues[j.QueueID] {
 		if q.ID == id {
-			p.Position = p.QueueLength
+			p.Position = i + 1
+			break
 		}
 	}
 	if m, ok := r.estimate(j.QueueID, p.Position, now); ok {
@@ -765,10 +754,7 @@ func (r *Router) QueueStatistics(id string, now time.Time) (QueueStatistics, err
 	}
 	s := QueueStatistics{QueueID: id}
 	last := map[int]int{} // priority → position of its last job
-	for _, q := range r.eng.queued {
-		if q.Queue != id {
-			continue
-		}
+	for _, q := range r.eng.queues[id] {
 		s.Length++
 		last[q.Priority] = s.Length
 		if w := now.Sub(q.enqueued).Minutes(); w > s.LongestJobWaitTimeMinutes {
