@@ -1480,4 +1480,99 @@ func routerConfig(l *live) {
 	l.send("/routing/queues/{id}", l.c.Request("DELETE", "/routing/queues/q1"+rv, nil), 204)
 	l.send("/routing/exceptionPolicies/{id}", l.c.Request("DELETE", "/routing/exceptionPolicies/ep1"+rv, nil), 204)
 	l.send("/routing/distributionPolicies/{id}", l.c.Request("GET", "/routing/distributionPolicies/dp1"+rv, nil), 200)
+	routerJobs(l, patch)
+}
+
+// routerJobs drives jobs through their lives: offers, accept (and the
+// second accept's 409), decline, complete, close, unassign, cancel,
+// reclassify, position, statistics, lists and deletion.
+func routerJobs(l *live, patch func(string, any) *http.Request) {
+	t := l.t
+	const rv = "?api-version=2023-11-01"
+	l.send("/routing/distributionPolicies/{id}", patch("/routing/distributionPolicies/ring", map[string]any{"offerExpiresAfterSeconds": 300, "mode": map[string]any{"kind": "longestIdle", "maxConcurrentOffers": 2}}), 201)
+	l.send("/routing/distributionPolicies/{id}", patch("/routing/distributionPolicies/serial", map[string]any{"mode": map[string]any{"kind": "serial", "workerOrder": []string{"ana", "budi"}}}), 201)
+	l.send("/routing/queues/{id}", patch("/routing/queues/sales", map[string]any{"distributionPolicyId": "ring"}), 201)
+	l.send("/routing/classificationPolicies/{id}", patch("/routing/classificationPolicies/vip", map[string]any{"fallbackQueueId": "sales",
+		"prioritizationRule": map[string]any{"kind": "expression", "expression": "If(job.vip = true, 10, 1)"}}), 201)
+	for _, w := range []string{"ana", "budi"} {
+		l.send("/routing/workers/{id}", patch("/routing/workers/"+w, map[string]any{"capacity": 100, "queues": []string{"sales"}, "presence": map[string]any{"status": "available"},
+			"wrapUpSeconds": 0, "maxMissedOffers": 3, "channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 50}}}), 201)
+	}
+	_, body := l.send("/routing/jobs/{job}", patch("/routing/jobs/j1", map[string]any{"channelId": "chat", "classificationPolicyId": "vip", "labels": map[string]any{"vip": true},
+		"requestedWorkerSelectors": []any{map[string]any{"key": "Id", "labelOperator": "notEqual", "value": "nobody", "expiresAfterSeconds": 60}}}), 201)
+	if decode(t, body)["status"] != "pendingClassification" {
+		t.Errorf("a new job with a classification policy is answered pendingClassification: %s", body)
+	}
+	l.send("/routing/jobs/{job}", patch("/routing/jobs/bad", map[string]any{"queueId": "sales"}), 400)
+	l.send("/routing/jobs/{job}", patch("/routing/jobs/bad", map[string]any{"channelId": "chat", "queueId": "nowhere"}), 400)
+	_, body = l.send("/routing/jobs/{job}", l.c.Request("GET", "/routing/jobs/j1"+rv, nil), 200)
+	var job struct {
+		Decisions []struct{ Kind, WorkerID, OfferID string }
+	}
+	_ = json.Unmarshal(body, &job)
+	if len(job.Decisions) != 2 {
+		t.Fatalf("j1 was offered to both workers at once: %s", body)
+	}
+	first, second := job.Decisions[0], job.Decisions[1]
+	offer := func(d struct{ Kind, WorkerID, OfferID string }, action string) *http.Request {
+		return l.c.Request("POST", "/routing/workers/"+d.WorkerID+"/offers/"+d.OfferID+":"+action+rv, nil)
+	}
+	l.send("/routing/workers/{id}", l.c.Request("GET", "/routing/workers/"+first.WorkerID+rv, nil), 200)
+	_, body = l.send("/routing/workers/{worker}/offers/{offer}:accept", offer(first, "accept"), 200)
+	aid := decode(t, body)["assignmentId"].(string)
+	l.send("/routing/workers/{worker}/offers/{offer}:accept", offer(second, "accept"), 409)
+	l.send("/routing/workers/{worker}/offers/{offer}:decline", offer(second, "decline"), 404)
+	l.send("/routing/workers/{id}", l.c.Request("GET", "/routing/workers/"+first.WorkerID+rv, nil), 200)
+	asg := "/routing/jobs/j1/assignments/" + aid
+	_, body = l.send("/routing/jobs/{job}/assignments/{assignment}:unassign", l.c.Request("POST", asg+":unassign"+rv, map[string]any{"suspendMatching": true}), 200)
+	if decode(t, body)["unassignmentCount"] != 1.0 {
+		t.Errorf("unassign: %s", body)
+	}
+	l.send("/routing/jobs/{job}/assignments/{assignment}:complete", l.c.Request("POST", asg+":complete"+rv, nil), 404)
+	l.send("/routing/jobs/{job}", patch("/routing/jobs/j1", map[string]any{"matchingMode": map[string]any{"kind": "queueAndMatch"}}), 200)
+	_, body = l.send("/routing/jobs/{job}", l.c.Request("GET", "/routing/jobs/j1"+rv, nil), 200)
+	_ = json.Unmarshal(body, &job)
+	last := job.Decisions[len(job.Decisions)-1]
+	_, body = l.send("/routing/workers/{worker}/offers/{offer}:accept", offer(last, "accept"), 200)
+	asg = "/routing/jobs/j1/assignments/" + decode(t, body)["assignmentId"].(string)
+	l.send("/routing/jobs/{job}/assignments/{assignment}:complete", l.c.Request("POST", asg+":complete"+rv, map[string]any{"note": "sorted"}), 200)
+	l.send("/routing/jobs/{job}/assignments/{assignment}:complete", l.c.Request("POST", asg+":complete"+rv, nil), 400)
+	l.send("/routing/jobs/{job}/assignments/{assignment}:close", l.c.Request("POST", asg+":close"+rv, map[string]any{"dispositionCode": "Resolved"}), 200)
+	l.send("/routing/jobs/{job}", l.c.Request("GET", "/routing/jobs/j1"+rv, nil), 200)
+	_, body = l.send("/routing/jobs/{job}", patch("/routing/jobs/d1", map[string]any{"channelId": "chat", "queueId": "sales"}), 201)
+	_, body = l.send("/routing/jobs/{job}", l.c.Request("GET", "/routing/jobs/d1"+rv, nil), 200)
+	_ = json.Unmarshal(body, &job)
+	retry := map[string]any{"retryOfferAt": time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}
+	d := job.Decisions[0]
+	l.send("/routing/workers/{worker}/offers/{offer}:decline", l.c.Request("POST", "/routing/workers/"+d.WorkerID+"/offers/"+d.OfferID+":decline"+rv, retry), 200)
+
+	// Waiting jobs: no worker takes voice.
+	for _, id := range []string{"w1", "w2"} {
+		l.send("/routing/jobs/{job}", patch("/routing/jobs/"+id, map[string]any{"channelId": "voice", "queueId": "sales", "priority": 5}), 201)
+	}
+	l.send("/routing/jobs/{job}/position", l.c.Request("GET", "/routing/jobs/w2/position"+rv, nil), 200)
+	l.send("/routing/jobs/{job}/position", l.c.Request("GET", "/routing/jobs/j1/position"+rv, nil), 400)
+	l.send("/routing/jobs/{job}/position", l.c.Request("GET", "/routing/jobs/none/position"+rv, nil), 404)
+	l.send("/routing/queues/{queue}/statistics", l.c.Request("GET", "/routing/queues/sales/statistics"+rv, nil), 200)
+	l.send("/routing/queues/{queue}/statistics", l.c.Request("GET", "/routing/queues/none/statistics"+rv, nil), 404)
+	l.send("/routing/jobs/{job}:reclassify", l.c.Request("POST", "/routing/jobs/w1:reclassify"+rv, map[string]any{}), 200)
+	l.send("/routing/jobs/{job}:cancel", l.c.Request("POST", "/routing/jobs/w1:cancel"+rv, map[string]any{"note": "hung up", "dispositionCode": "Abandoned"}), 200)
+	l.send("/routing/jobs/{job}:cancel", l.c.Request("POST", "/routing/jobs/w1:cancel"+rv, nil), 400)
+	l.send("/routing/jobs/{job}", patch("/routing/jobs/later", map[string]any{"channelId": "voice", "queueId": "sales",
+		"matchingMode": map[string]any{"kind": "scheduleAndSuspend", "scheduleAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}}), 201)
+	// d1 (declined by one worker, still offered to the other) and w2 wait.
+	_, body = l.send("/routing/jobs", l.c.Request("GET", "/routing/jobs"+rv+"&status=queued&queueId=sales&maxpagesize=1", nil), 200)
+	next, _ := decode(t, body)["nextLink"].(string)
+	if next == "" {
+		t.Fatalf("two queued jobs in pages of one gave no nextLink: %s", body)
+	}
+	u, _ := url.Parse(next)
+	if _, body = l.send("/routing/jobs", l.c.Request("GET", u.RequestURI(), nil), 200); decode(t, body)["nextLink"] != nil {
+		t.Errorf("the second page of two is the last: %s", body)
+	}
+	l.send("/routing/jobs", l.c.Request("GET", "/routing/jobs"+rv+"&scheduledBefore="+url.QueryEscape(time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339)), nil), 200)
+	l.send("/routing/jobs", l.c.Request("GET", "/routing/jobs"+rv+"&status=sleeping", nil), 400)
+	l.send("/routing/jobs/{job}", l.c.Request("DELETE", "/routing/jobs/w1"+rv, nil), 204)
+	l.send("/routing/jobs/{job}", l.c.Request("DELETE", "/routing/jobs/w1"+rv, nil), 404)
+	l.send("/routing/queues/{id}", l.c.Request("DELETE", "/routing/queues/sales"+rv, nil), 409)
 }

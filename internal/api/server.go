@@ -98,7 +98,10 @@ type Deps struct {
 	Webchat      *webchat.Service
 	TenantNames  TenantNames
 	Retention    RetentionStore
-	Routing      *routing.Config
+	Routing      *routing.Service
+	// RouterOwners is set in a cluster: routing requests go to the node
+	// that runs the tenant's router.
+	RouterOwners RouterOwners
 	// Web serves the embedded browser assets: /widget.js and /web/….
 	Web http.Handler
 }
@@ -129,6 +132,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerWebchat()
 	s.registerRetention()
 	s.registerRouting()
+	s.registerRoutingJobs()
 	return s
 }
 
@@ -272,7 +276,13 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p := principalFrom(r.Context()); p != nil {
-		if err := s.tenants.allow(string(p.Tenant)); err != nil {
+		// A forwarded request was counted by the node it came through.
+		if r.Context().Value(forwardedKey{}) == nil {
+			if err := s.tenants.allow(string(p.Tenant)); err != nil {
+				return err
+			}
+		}
+		if done, err := s.routeToOwner(rt, w, r, p.Tenant); done || err != nil {
 			return err
 		}
 	}

@@ -94,6 +94,23 @@ var wallCases = map[string]wallCase{
 	"GET /routing/workers/{id}":                   {resource: "worker"},
 	"PATCH /routing/workers/{id}":                 {resource: "worker", upsert: true, upsertBody: workerBody},
 	"DELETE /routing/workers/{id}":                {resource: "worker"},
+
+	"PATCH /routing/jobs/{job}":                                  {resource: "job", upsert: true, upsertBody: jobBody},
+	"GET /routing/jobs/{job}":                                    {resource: "job"},
+	"DELETE /routing/jobs/{job}":                                 {resource: "job"},
+	"GET /routing/jobs/{job}/position":                           {resource: "job"},
+	"POST /routing/jobs/{job}:cancel":                            {resource: "job", body: map[string]any{"note": "cancelled by B"}},
+	"POST /routing/jobs/{job}:reclassify":                        {resource: "job", body: map[string]any{}},
+	"POST /routing/jobs/{job}/assignments/{assignment}:complete": {resource: "assignment", body: map[string]any{"note": "B"}},
+	"POST /routing/jobs/{job}/assignments/{assignment}:close":    {resource: "assignment", body: map[string]any{"dispositionCode": "B"}},
+	"POST /routing/jobs/{job}/assignments/{assignment}:unassign": {resource: "assignment", body: map[string]any{}},
+	"POST /routing/workers/{worker}/offers/{offer}:accept":       {resource: "offer"},
+	"POST /routing/workers/{worker}/offers/{offer}:decline":      {resource: "offer", body: map[string]any{}},
+	"GET /routing/queues/{queue}/statistics":                     {resource: "queueStatistics"},
+}
+
+func jobBody(b *side, _ string) any {
+	return map[string]any{"channelId": "voice", "queueId": b.ids["queue"]}
 }
 
 func workerBody(b *side, _ string) any {
@@ -136,6 +153,7 @@ var listCases = map[string]string{
 	"GET /routing/classificationPolicies": "classificationPolicy",
 	"GET /routing/queues":                 "queue",
 	"GET /routing/workers":                "worker",
+	"GET /routing/jobs":                   "job",
 	"GET /contacts":                       "contact",
 	"GET /users":                          "user",
 	"GET /eventSubscriptions":             "subscription",
@@ -252,6 +270,35 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 		wantStatus(t, resp, body, http.StatusCreated)
 		sd.ids[e.res] = e.id
 	}
+	// Jobs: one waiting (no worker takes voice), one offered to a worker
+	// and not answered, one accepted.
+	put := func(path string, body any) []byte {
+		req := c.Request("PATCH", path+rv, body)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		resp, raw := c.Send(t, req)
+		wantStatus(t, resp, raw, http.StatusCreated)
+		return raw
+	}
+	for _, ch := range []string{"offered", "assigned"} {
+		put("/routing/workers/"+name+"-"+ch, map[string]any{"capacity": 1, "queues": []string{sd.ids["queue"]}, "availableForOffers": true,
+			"channels": []any{map[string]any{"channelId": ch, "capacityCostPerJob": 1}}})
+		put("/routing/jobs/"+name+"-"+ch+"-job", map[string]any{"channelId": ch, "queueId": sd.ids["queue"]})
+		resp, raw := c.Do(t, "GET", "/routing/workers/"+name+"-"+ch+rv, nil)
+		wantStatus(t, resp, raw, http.StatusOK)
+		var w struct{ Offers []struct{ OfferID string } }
+		_ = json.Unmarshal(raw, &w)
+		if len(w.Offers) != 1 {
+			t.Fatalf("%s's %s worker has offers %s", name, ch, raw)
+		}
+		sd.ids[ch+"Worker"], sd.ids[ch+"Offer"] = name+"-"+ch, w.Offers[0].OfferID
+	}
+	sd.ids["job"] = name + "-job"
+	put("/routing/jobs/"+sd.ids["job"], map[string]any{"channelId": "voice", "queueId": sd.ids["queue"]})
+	resp, body = c.Do(t, "POST", "/routing/workers/"+sd.ids["assignedWorker"]+"/offers/"+sd.ids["assignedOffer"]+":accept"+rv, nil)
+	wantStatus(t, resp, body, http.StatusOK)
+	sd.ids["assignedJob"], sd.ids["assignment"] = name+"-assigned-job", switchboardtest.JSON(t, body)["assignmentId"].(string)
+	sd.ids["offerWorker"], sd.ids["offer"] = sd.ids["offeredWorker"], sd.ids["offeredOffer"]
+	sd.ids["queueStatistics"] = sd.ids["queue"]
 	return sd
 }
 
@@ -294,7 +341,12 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 	resp, body := sd.c.Do(t, "GET", "/contacts/"+sd.ids["contact"]+nv, nil)
 	wantStatus(t, resp, body, 200)
 	b.Write(body)
-	for _, kr := range [][2]string{{"distributionPolicies", "distributionPolicy"}, {"exceptionPolicies", "exceptionPolicy"}, {"queues", "queue"}, {"classificationPolicies", "classificationPolicy"}, {"workers", "worker"}} {
+	for _, kr := range [][2]string{{"distributionPolicies", "distributionPolicy"}, {"exceptionPolicies", "exceptionPolicy"}, {"queues", "queue"}, {"classificationPolicies", "classificationPolicy"}, {"workers", "worker"},
+		{"jobs", "job"}, {"jobs", "assignedJob"}, {"jobs", "offered-job"}, {"workers", "offerWorker"}, {"workers", "assignedWorker"}} {
+		if kr[1] == "offered-job" {
+			kr[1] = "offeredJob"
+			sd.ids["offeredJob"] = sd.ids["offerWorker"] + "-job"
+		}
 		resp, body := sd.c.Do(t, "GET", "/routing/"+kr[0]+"/"+sd.ids[kr[1]]+"?api-version=2023-11-01", nil)
 		wantStatus(t, resp, body, 200)
 		b.Write(body)
@@ -340,9 +392,10 @@ func stripVolatile(body []byte) []byte {
 	return out
 }
 
-// pathFor fills a route's {id}, {thread} and {message} with ids.
+// pathFor fills a route's ids.
 func pathFor(route string, ids map[string]string) string {
-	r := strings.NewReplacer("{id}", escape(ids["id"]), "{thread}", url.PathEscape(ids["thread"]), "{message}", ids["message"])
+	r := strings.NewReplacer("{id}", escape(ids["id"]), "{thread}", url.PathEscape(ids["thread"]), "{message}", ids["message"],
+		"{job}", ids["job"], "{assignment}", ids["assignment"], "{worker}", ids["worker"], "{offer}", ids["offer"], "{queue}", ids["queue"])
 	return r.Replace(route)
 }
 
@@ -353,8 +406,23 @@ func idsFor(resource string, ids map[string]string) map[string]string {
 		return map[string]string{"thread": ids["thread"]}
 	case "message":
 		return map[string]string{"thread": ids["thread"], "message": ids["message"]}
+	case "job":
+		return map[string]string{"job": ids["job"]}
+	case "assignment":
+		return map[string]string{"job": or(ids["assignedJob"], ids["assignment"]), "assignment": ids["assignment"]}
+	case "offer":
+		return map[string]string{"worker": or(ids["offerWorker"], ids["offer"]), "offer": ids["offer"]}
+	case "queueStatistics":
+		return map[string]string{"queue": ids["queueStatistics"]}
 	}
 	return map[string]string{"id": ids[resource]}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func versionFor(path string) string {
@@ -519,7 +587,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					r1, b1 = cl.do(t, method, theirs, body)
 					wantStatus(t, r1, b1, http.StatusCreated)
 					// B's own: named so, or (workers have no name) serving B's queue.
-					if m := switchboardtest.JSON(t, b1); m["name"] != "B's own" && !strings.Contains(string(b1), `"queues":["`+b.ids["queue"]+`"]`) {
+					if m := switchboardtest.JSON(t, b1); m["name"] != "B's own" && !strings.Contains(string(b1), `"queues":["`+b.ids["queue"]+`"]`) && m["queueId"] != b.ids["queue"] {
 						t.Fatalf("B's upsert answered %s", b1)
 					}
 					resp, got := b.c.Do(t, "DELETE", theirs, nil)

@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/netguard"
 	"github.com/switchboard-cc/switchboard/internal/realtime"
 	"github.com/switchboard-cc/switchboard/internal/routing"
+	"github.com/switchboard-cc/switchboard/internal/routing/remoterules"
 	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
@@ -49,6 +50,8 @@ type App struct {
 	People   *identity.People
 	API      *api.Server
 	Hub      *realtime.Hub
+	Router   *routing.Service
+	owners   *routerOwners
 	Chat     *conversation.Service
 	Contacts *contact.Service
 	Webchat  *webchat.Service
@@ -142,6 +145,19 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	}
 	a.Webchat = webchat.NewService(st, ids, a.Chat, a.Contacts, visitorKey)
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
+	a.Router = routing.NewService(routing.NewConfig(st, st), st, st, slog.Default())
+	a.Router.SetRemoteRules(remoterules.New())
+	var owners api.RouterOwners
+	if cfg.NATS != "" {
+		a.owners, err = startRouterOwners(ctx, a.Bus, a.Router, func(ctx context.Context, req api.ForwardedRequest) api.ForwardedResponse {
+			return a.API.ServeForwarded(ctx, req)
+		})
+		if err != nil {
+			a.closeData()
+			return nil, err
+		}
+		owners = a.owners
+	}
 	a.API = api.New(api.Config{
 		PublicURL:    cfg.PublicURL,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, ClockSkew: cfg.API.ClockSkew, TenantRate: cfg.API.TenantRate, SessionTTL: cfg.API.SessionTTL,
@@ -150,7 +166,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
 		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
 		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st, Web: web.Handler(),
-		Routing: routing.NewConfig(st, st),
+		Routing: a.Router, RouterOwners: owners,
 	})
 	return a, nil
 }
@@ -346,6 +362,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.Hub.Stop()
+	a.Router.Stop()
+	if a.owners != nil {
+		a.owners.stop(ctx)
+	}
 	close(a.stopBG)
 	a.bg.Wait()
 	a.relay.Stop(ctx)

@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/routing"
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+// routingNode is a quiet node whose demo tenant has 200 queues and, when
+// workers > 0, that many workers spread over them (capacity 100, chat 20).
+func routingNode(b *testing.B, workers int) (*switchboardtest.Server, context.Context) {
+	s := quietNode(b)
+	ctx := tenant.With(context.Background(), s.Demo.Tenant.ID)
+	r := s.App.Router
+	if _, _, err := r.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 600.0, "mode": map[string]any{"kind": "longestIdle"}}, 0); err != nil {
+		b.Fatal(err)
+	}
+	for q := range 200 {
+		if _, _, err := r.Upsert(ctx, routing.KindQueue, fmt.Sprint("q", q), map[string]any{"distributionPolicyId": "dp"}, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for w := g; w < workers; w += 16 {
+				_, _, err := r.Upsert(ctx, routing.KindWorker, fmt.Sprint("w", w), map[string]any{"capacity": 100.0, "availableForOffers": true,
+					"queues": []any{fmt.Sprint("q", w%200)}, "channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 20.0}}}, 0)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return s, ctx
+}
+
+// offerOf reads the job's decision trail for the offer it was given.
+func offerOf(j *routing.Job) (worker, offer string) {
+	for _, e := range j.Trail {
+		if e.Kind == routing.OfferIssued {
+			return e.WorkerID, e.OfferID
+		}
+	}
+	return "", ""
+}
+
+// BenchmarkRoutingLifecycle: the router service on the embedded store
+// (SQLite, outbox, relay to JetStream) with 10,000 workers in 200 queues;
+// 64 concurrent callers each run jobs through create → offer → accept →
+// complete → close, every step committed before it returns.
+func BenchmarkRoutingLifecycle(b *testing.B) {
+	s, ctx := routingNode(b, 10000)
+	r := s.App.Router
+	var seq atomic.Int64
+	b.SetParallelism(32) // × GOMAXPROCS(2) = 64 callers
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			id := fmt.Sprint("job-", i)
+			if _, _, err := r.UpsertJob(ctx, id, map[string]any{"channelId": "chat", "queueId": fmt.Sprint("q", i%200)}, 0); err != nil {
+				b.Error(err)
+				return
+			}
+			j, err := r.GetJob(ctx, id)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			worker, offer := offerOf(j)
+			if offer == "" {
+				b.Errorf("%s was not offered: %s", id, j.Status)
+				return
+			}
+			aid, _, err := r.AcceptOffer(ctx, worker, offer)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := r.CompleteJob(ctx, id, aid, ""); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := r.CloseJob(ctx, id, aid, "done", "", time.Time{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkRoutingCreateToOffer: jobs created over the REST API open-loop
+// at 2,000/s into 200 queues served by 10,000 workers. A job is offered
+// inside the request that creates it and the answer comes once both are
+// committed, so the answer's latency is creation → offer.
+func BenchmarkRoutingCreateToOffer(b *testing.B) {
+	s, _ := routingNode(b, 10000)
+	c := s.Client(b)
+	c.HTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 30 * time.Second}
+	const rate = 2000
+	lat := make([]time.Duration, b.N)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		// Open loop: each job leaves at its time whatever the others do.
+		if d := time.Until(start.Add(time.Duration(i) * time.Second / rate)); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Go(func() {
+			req := c.Request("PATCH", fmt.Sprintf("/routing/jobs/j%d?api-version=2023-11-01", i), map[string]any{"channelId": "chat", "queueId": fmt.Sprint("q", i%200)})
+			req.Header.Set("Content-Type", "application/merge-patch+json")
+			t0 := time.Now()
+			resp, err := c.HTTP.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			resp.Body.Close()
+			lat[i] = time.Since(t0)
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	sort.Slice(lat, func(x, y int) bool { return lat[x] < lat[y] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+}
+
+// BenchmarkRoutingQueuedMemory: the heap the router holds per 1,000 jobs
+// waiting in queues (no worker available).
+func BenchmarkRoutingQueuedMemory(b *testing.B) {
+	s, ctx := routingNode(b, 0)
+	r := s.App.Router
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	b.ResetTimer()
+	var seq atomic.Int64
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			_, _, err := r.UpsertJob(ctx, fmt.Sprint("job-", i), map[string]any{"channelId": "chat", "queueId": fmt.Sprint("q", i%200),
+				"labels": map[string]any{"language": "id", "tier": "gold"}}, 0)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	after := heap()
+	b.ReportMetric(float64(after-before)/float64(b.N)*1000/1024, "KiB/1000-jobs")
+}
