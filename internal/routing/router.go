@@ -29,6 +29,15 @@ type Fact struct {
 	Expired    []WorkerSelector
 	// WorkerBefore is the worker's previous document (RouterWorkerUpdated).
 	WorkerBefore map[string]any
+	// The job as it stood when received (the call goes on to classify and
+	// queue it before its events are built).
+	Status   JobStatus
+	Priority int
+	Queue    string
+}
+
+func receivedFact(j *Job, now time.Time) Fact {
+	return Fact{Kind: "RouterJobReceived", At: now, Job: j, Status: j.Status, Priority: j.Priority, Queue: j.QueueID}
 }
 
 // Changes is what one call changed.

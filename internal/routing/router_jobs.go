@@ -180,13 +180,13 @@ func (r *Router) createJob(j *Job, now time.Time) (*Job, Changes, error) {
 	switch j.MatchingMode.Kind {
 	case ScheduleAndSuspend:
 		j.Status, j.ScheduledAt = StatusScheduled, j.MatchingMode.ScheduleAt
-		ch.fact(Fact{Kind: "RouterJobReceived", At: now, Job: j})
+		ch.fact(receivedFact(j, now))
 		view := j.Clone()
 		r.push(timer{at: j.ScheduledAt, kind: timerSchedule, key: j.ID})
 		return view, ch, nil
 	case Suspend:
 		j.Status = StatusWaitingForActivation
-		ch.fact(Fact{Kind: "RouterJobReceived", At: now, Job: j})
+		ch.fact(receivedFact(j, now))
 		return j.Clone(), ch, nil
 	}
 	if j.ClassificationPolicyID != "" {
@@ -194,7 +194,7 @@ func (r *Router) createJob(j *Job, now time.Time) (*Job, Changes, error) {
 	} else {
 		j.Status = StatusQueued
 	}
-	ch.fact(Fact{Kind: "RouterJobReceived", At: now, Job: j})
+	ch.fact(receivedFact(j, now))
 	view := j.Clone()
 	r.route(&ch, j, now)
 	return view, ch, nil

@@ -33,25 +33,34 @@ var chatFixtures = map[string]string{
 	"ChatMessageDeletedInThread":               "chat_message_deleted_in_thread.json",
 }
 
-// fixtureData loads a sample's data object from either schema folder.
-func fixtureData(t *testing.T, file string) map[string]any {
+// readFixture reads a sample from either schema folder.
+func readFixture(t *testing.T, file string) ([]byte, error) {
 	t.Helper()
 	root := filepath.Join(switchboardtest.FixturesDir(t), "acs", "eventgrid")
+	var err error
 	for _, dir := range []string{"event-grid-schema", "cloud-events-schema"} {
-		raw, err := os.ReadFile(filepath.Join(root, dir, file))
-		if err != nil {
-			continue
+		var raw []byte
+		if raw, err = os.ReadFile(filepath.Join(root, dir, file)); err == nil {
+			return raw, nil
 		}
-		var ev struct {
-			Data map[string]any `json:"data"`
-		}
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		return ev.Data
 	}
-	t.Fatalf("fixture %s not found under %s", file, root)
-	return nil
+	return nil, fmt.Errorf("fixture %s not found under %s: %w", file, root, err)
+}
+
+// fixtureData loads a sample's data object.
+func fixtureData(t *testing.T, file string) map[string]any {
+	t.Helper()
+	raw, err := readFixture(t, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return ev.Data
 }
 
 func jsonKind(v any) string {
