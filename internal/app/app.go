@@ -147,6 +147,9 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.Router = routing.NewService(routing.NewConfig(st, st), st, st, slog.Default())
 	a.Router.SetRemoteRules(remoterules.New())
+	// Router events go to the outbox only when a webhook subscription
+	// takes them (the agent desktop and reports will add their interest).
+	a.Router.SetEventFilter(a.dispatcher.Wants)
 	var owners api.RouterOwners
 	if cfg.NATS != "" {
 		a.owners, err = startRouterOwners(ctx, a.Bus, a.Router, func(ctx context.Context, req api.ForwardedRequest) api.ForwardedResponse {

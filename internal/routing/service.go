@@ -56,6 +56,7 @@ type Service struct {
 	jobs   JobStore
 	outbox Outbox
 	remote RemoteRules
+	wanted func(ctx context.Context, t tenant.ID, typ string) bool
 	now    func() time.Time
 	log    *slog.Logger
 
@@ -100,6 +101,13 @@ func (s *Service) Stop() {
 		}
 		tr.mu.Unlock()
 	}
+}
+
+// SetEventFilter limits the router's events to those some consumer wants.
+// A busy router raises several events per job; written to the outbox and
+// relayed for nobody, they would cost more than the routing itself.
+func (s *Service) SetEventFilter(wanted func(ctx context.Context, t tenant.ID, typ string) bool) {
+	s.wanted = wanted
 }
 
 // Drop forgets a tenant's router (another node runs it now); what it held
@@ -227,7 +235,10 @@ func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Cha
 	tr.commit = true
 	tr.mu.Unlock()
 	if lead {
-		s.flush(ctx, tr)
+		// The committer runs apart: under steady load it keeps committing
+		// what others queue meanwhile, and the caller that started it must
+		// not wait for that.
+		go s.flush(context.WithoutCancel(ctx), tr)
 	}
 	if cerr := <-w.done; cerr != nil {
 		return cerr
@@ -251,7 +262,18 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		refs, _ := Prepare(KindWorker, id, cloneDoc(doc))
 		w.workers = append(w.workers, Entity{Tenant: tr.t, Kind: KindWorker, ID: id, Doc: raw, Refs: refs, UpdatedAt: s.now().UTC()})
 	}
-	w.events = tr.r.Events(tr.t, ch.Facts)
+	facts := ch.Facts
+	if s.wanted != nil {
+		kept := facts[:0:0]
+		ctx := tenant.With(context.Background(), tr.t)
+		for _, f := range facts {
+			if s.wanted(ctx, tr.t, eventPrefix+f.Kind) {
+				kept = append(kept, f)
+			}
+		}
+		facts = kept
+	}
+	w.events = tr.r.Events(tr.t, facts)
 	return w
 }
 

@@ -165,6 +165,22 @@ func (d *Dispatcher) SubscriptionsChanged(t tenant.ID) {
 	_ = d.bus.Conn().FlushTimeout(2 * time.Second)
 }
 
+// Wants reports whether any of the tenant's subscriptions receives events
+// of type typ, from the cache every node keeps (an error counts as yes:
+// better an event nobody takes than one lost).
+func (d *Dispatcher) Wants(ctx context.Context, t tenant.ID, typ string) bool {
+	subs, err := d.subscriptions(ctx, t)
+	if err != nil {
+		return true
+	}
+	for _, s := range subs {
+		if s.Wants(typ) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Dispatcher) forget(t tenant.ID) {
 	d.mu.Lock()
 	delete(d.cache, t)
