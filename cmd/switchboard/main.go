@@ -33,6 +33,7 @@ type cli struct {
 	Tenant  tenantCmd  `cmd:"" help:"Create tenants and manage their access keys."`
 	Config_ configCmd  `cmd:"" name:"config" help:"Inspect the configuration."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
+	Routing routingCmd `cmd:"" help:"Job router tools."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -144,6 +144,7 @@ type job struct {
 	offers   map[string]*offer // by worker
 	worker   string            // assigned worker
 	declined map[string]time.Time
+	tried    map[string]bool // serial: workers offered the job this round
 }
 
 // Engine holds one tenant's routing state.
@@ -309,7 +310,7 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	delete(j.offers, workerID)
 	delete(e.workers[workerID].offers, offerID)
 	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
-	for _, other := range j.offers {
+	for _, other := range sortedOffers(j.offers) {
 		out = append(out, e.drop(other, OfferRevoked))
 	}
 	e.dequeue(j)
@@ -599,6 +600,9 @@ func (e *Engine) match(now time.Time) []Decision {
 			continue // ranking workers for a job that takes no more offers is wasted work
 		}
 		cands, why := e.candidates(j, p, now)
+		if p.Mode == Serial {
+			cands = j.nextInOrder(cands)
+		}
 		for _, c := range cands {
 			if want == 0 {
 				break
@@ -617,10 +621,33 @@ func (e *Engine) match(now time.Time) []Decision {
 			w.perChan[j.Channel]++
 			want--
 			e.rrLast[j.Queue] = w.ID
+			if p.Mode == Serial {
+				if j.tried == nil {
+					j.tried = map[string]bool{}
+				}
+				j.tried[w.ID] = true
+			}
 			out = append(out, Decision{Kind: OfferIssued, Job: j.ID, Worker: w.ID, Offer: o.id, ExpiresAt: o.expires, Why: why})
 		}
 	}
 	return out
+}
+
+// nextInOrder keeps, for serial distribution, the candidates not yet
+// offered the job in this round; once everyone has been, a new round
+// starts from the top.
+func (j *job) nextInOrder(cands []Candidate) []Candidate {
+	var fresh []Candidate
+	for _, c := range cands {
+		if !j.tried[c.Worker] {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) == 0 && len(cands) > 0 {
+		clear(j.tried)
+		return cands
+	}
+	return fresh
 }
 
 // anyFree reports whether some worker of the queue could take an offer
@@ -686,7 +713,21 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 		}
 		sort.SliceStable(cands, func(a, b int) bool { return rank(cands[a].Worker) < rank(cands[b].Worker) })
 	default:
-		sort.SliceStable(cands, idle)
+		// Longest idle among the least loaded (ACS: lowest load ratio,
+		// then idle time).
+		load := func(i int) float64 {
+			w := e.workers[cands[i].Worker]
+			if w.Capacity == 0 {
+				return 1
+			}
+			return float64(w.used) / float64(w.Capacity)
+		}
+		sort.SliceStable(cands, func(a, b int) bool {
+			if la, lb := load(a), load(b); la != lb {
+				return la < lb
+			}
+			return idle(a, b)
+		})
 	}
 	// A returning customer's last agent comes first when eligible.
 	if i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Worker == j.Preferred }); i > 0 {

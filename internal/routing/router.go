@@ -108,8 +108,8 @@ func (r *Router) SetConfig(kind Kind, id string, doc map[string]any, now time.Ti
 	switch kind {
 	case KindDistributionPolicy:
 		r.dists[id] = doc
-		for qid, q := range r.queues {
-			if q["distributionPolicyId"] == id {
+		for _, qid := range sortedKeys(r.queues) {
+			if q := r.queues[qid]; q["distributionPolicyId"] == id {
 				r.apply(&ch, r.eng.SetQueue(qid, r.policy(q), now), now)
 			}
 		}
@@ -215,14 +215,20 @@ func (r *Router) SetWorker(id string, doc map[string]any, now time.Time) Changes
 	r.workers[id] = doc
 	spec := workerSpec(id, doc)
 	was := before != nil && before["availableForOffers"] == true
-	r.apply(&ch, r.eng.SetWorker(spec, now), now)
+	// The worker's own event first, then what it caused (offers, or
+	// revocations when it leaves).
+	leaving := !spec.Available && was
 	switch {
 	case spec.Available && !was:
 		ch.fact(Fact{Kind: "RouterWorkerRegistered", At: now, Worker: id})
-	case !spec.Available && was:
-		ch.fact(Fact{Kind: "RouterWorkerDeregistered", At: now, Worker: id})
+	case leaving:
 	case before != nil:
 		ch.fact(Fact{Kind: "RouterWorkerUpdated", At: now, Worker: id, WorkerBefore: before})
+	}
+	r.apply(&ch, r.eng.SetWorker(spec, now), now)
+	if leaving {
+		// Its offers are revoked, then it is gone.
+		ch.fact(Fact{Kind: "RouterWorkerDeregistered", At: now, Worker: id})
 	}
 	return ch
 }
@@ -258,6 +264,10 @@ func workerSpec(id string, doc map[string]any) WorkerSpec {
 	}
 	return s
 }
+
+// Worker is a worker's document as the router holds it (the router itself
+// pauses workers after missed offers).
+func (r *Router) Worker(id string) map[string]any { return r.workers[id] }
 
 // WorkerView overlays a worker document with its runtime state: state,
 // offers, assigned jobs and load ratio.

@@ -332,11 +332,25 @@ func (p *fxParser) expr() (string, error) {
 			b.WriteString(" == ")
 		case t == "<>":
 			b.WriteString(" != ")
+		case isLabelRef(t) && p.peek() != "[":
+			// A label the job (or worker) lacks is blank in PowerFx: null
+			// here, so that `job.Vip = true` is false rather than an error.
+			b.WriteString(" (has(" + t + ") ? " + t + " : null) ")
 		default:
 			b.WriteString(" " + t + " ")
 		}
 	}
 	return strings.TrimSpace(b.String()), nil
+}
+
+// isLabelRef reports whether a token names a label: job.X or worker.X.
+func isLabelRef(t string) bool {
+	for _, root := range []string{"job.", "worker."} {
+		if rest, ok := strings.CutPrefix(t, root); ok && rest != "" && !strings.Contains(rest, ".") {
+			return true
+		}
+	}
+	return false
 }
 
 func call(fn string, args []string) (string, error) {
