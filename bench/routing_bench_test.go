@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"sort"
@@ -130,6 +131,7 @@ func BenchmarkRoutingCreateToOffer(b *testing.B) {
 				b.Error(err)
 				return
 			}
+			_, _ = io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
 			resp.Body.Close()
 			lat[i] = time.Since(t0)
 			if resp.StatusCode != http.StatusCreated {

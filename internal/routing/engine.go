@@ -103,11 +103,13 @@ type Decision struct {
 }
 
 // Explanation is the reason for an offer: who could have had it, their
-// scores, and what excluded everyone else.
+// scores, and what excluded everyone else (the first few by id, and how
+// many in all).
 type Explanation struct {
-	Mode       Mode
-	Candidates []Candidate
-	Excluded   map[string]string // worker → reason
+	Mode          Mode
+	Candidates    []Candidate
+	Excluded      map[string]string // worker → reason
+	ExcludedCount int
 }
 
 // Candidate is an eligible worker and its rank key.
@@ -161,6 +163,8 @@ type Engine struct {
 	// wrapping are the workers in wrap-up: their queues become worth a
 	// look when it ends.
 	wrapping map[string]bool
+	// sorted caches each queue's workers in id order.
+	sorted map[string][]string
 	offers   map[string]*offer
 	rrLast   map[string]string // round robin: the worker last offered a job of each queue
 	settled  map[string]string // offers no longer open → their job, so a late accept learns why
@@ -173,7 +177,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]string{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -228,8 +232,10 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 	}
 	for _, q := range w.Queues {
 		delete(e.byQueue[q], s.ID)
+		delete(e.sorted, q)
 	}
 	for _, q := range s.Queues {
+		delete(e.sorted, q)
 		e.dirty[q] = true
 		if e.byQueue[q] == nil {
 			e.byQueue[q] = map[string]bool{}
@@ -465,6 +471,7 @@ func (e *Engine) RemoveWorker(id string, now time.Time) []Decision {
 	}
 	for _, q := range w.Queues {
 		delete(e.byQueue[q], id)
+		delete(e.sorted, q)
 	}
 	delete(e.workers, id)
 	return append(out, e.match(now)...)
@@ -650,6 +657,20 @@ func (j *job) nextInOrder(cands []Candidate) []Candidate {
 	return fresh
 }
 
+// members are a queue's workers in id order.
+func (e *Engine) members(queue string) []string {
+	if ids, ok := e.sorted[queue]; ok {
+		return ids
+	}
+	ids := make([]string, 0, len(e.byQueue[queue]))
+	for id := range e.byQueue[queue] {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	e.sorted[queue] = ids
+	return ids
+}
+
 // anyFree reports whether some worker of the queue could take an offer
 // now: available, out of wrap-up, with capacity and offers to spare. A
 // queue without one is not worth going through job by job.
@@ -672,16 +693,19 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 	why := Explanation{Mode: p.Mode, Excluded: map[string]string{}}
 	// Only the queue's workers are considered (workers elsewhere are not
 	// listed as excluded: they were never candidates).
-	ids := make([]string, 0, len(e.byQueue[j.Queue]))
-	for id := range e.byQueue[j.Queue] {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := e.members(j.Queue)
 	var cands []Candidate
 	for _, id := range ids {
 		w := e.workers[id]
-		if reason := e.excluded(w, j, p, now); reason != "" {
-			why.Excluded[id] = reason
+		// The reasons of the first few exclusions are spelt out; the rest
+		// are counted (a queue of hundreds must not cost hundreds of
+		// strings per offer).
+		explain := len(why.Excluded) < maxExplained
+		if out, reason := e.excluded(w, j, p, now, explain); out {
+			if explain {
+				why.Excluded[id] = reason
+			}
+			why.ExcludedCount++
 			continue
 		}
 		cands = append(cands, Candidate{Worker: id, Score: e.score(w, j, p)})
@@ -795,30 +819,37 @@ func DefaultScore(jobLabels, workerLabels map[string]any, selectors []Selector) 
 	return total / float64(len(selectors))
 }
 
-// excluded says why w may not be offered j now ("" if it may).
-func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time) string {
+// excluded says whether w may not be offered j now and, when explain is
+// set, why.
+func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time, explain bool) (bool, string) {
 	ch, serves := w.Channels[j.Channel]
 	switch {
 	case !w.Available:
-		return "not available for offers"
+		return true, "not available for offers"
 	case now.Before(w.wrapUntil):
-		return "in wrap-up"
+		return true, "in wrap-up"
 	case !slices.Contains(w.Queues, j.Queue):
-		return "does not serve the queue"
+		return true, "does not serve the queue"
 	case !serves:
-		return "has no " + j.Channel + " channel"
+		return true, "has no " + j.Channel + " channel"
 	case j.offers[w.ID] != nil:
-		return "already holds an offer for the job"
+		return true, "already holds an offer for the job"
 	case now.Before(j.declined[w.ID]):
-		return "declined the job"
+		return true, "declined the job"
 	case w.used+ch.Cost > w.Capacity:
-		return fmt.Sprintf("capacity %d/%d cannot take %d more", w.used, w.Capacity, ch.Cost)
+		if !explain {
+			return true, ""
+		}
+		return true, fmt.Sprintf("capacity %d/%d cannot take %d more", w.used, w.Capacity, ch.Cost)
 	case ch.MaxJobs > 0 && w.perChan[j.Channel] >= ch.MaxJobs:
-		return fmt.Sprintf("at its %d %s jobs", ch.MaxJobs, j.Channel)
+		if !explain {
+			return true, ""
+		}
+		return true, fmt.Sprintf("at its %d %s jobs", ch.MaxJobs, j.Channel)
 	case w.MaxOffers > 0 && len(w.offers) >= w.MaxOffers:
-		return "at its concurrent offer limit"
+		return true, "at its concurrent offer limit"
 	case !p.BypassSelectors && !MatchesAll(j.Selectors, w.Labels):
-		return "does not meet the job's worker selectors"
+		return true, "does not meet the job's worker selectors"
 	}
-	return ""
+	return false, ""
 }
