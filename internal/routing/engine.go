@@ -738,20 +738,30 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 		sort.SliceStable(cands, func(a, b int) bool { return rank(cands[a].Worker) < rank(cands[b].Worker) })
 	default:
 		// Longest idle among the least loaded (ACS: lowest load ratio,
-		// then idle time).
-		load := func(i int) float64 {
-			w := e.workers[cands[i].Worker]
-			if w.Capacity == 0 {
-				return 1
-			}
-			return float64(w.used) / float64(w.Capacity)
+		// then idle time); the keys are read once, not per comparison.
+		type ranked struct {
+			c    Candidate
+			load float64
+			idle time.Time
 		}
-		sort.SliceStable(cands, func(a, b int) bool {
-			if la, lb := load(a), load(b); la != lb {
-				return la < lb
+		rs := make([]ranked, len(cands))
+		for i, c := range cands {
+			w := e.workers[c.Worker]
+			load := 1.0
+			if w.Capacity > 0 {
+				load = float64(w.used) / float64(w.Capacity)
 			}
-			return idle(a, b)
+			rs[i] = ranked{c, load, w.idleSince}
+		}
+		sort.SliceStable(rs, func(a, b int) bool {
+			if rs[a].load != rs[b].load {
+				return rs[a].load < rs[b].load
+			}
+			return rs[a].idle.Before(rs[b].idle)
 		})
+		for i := range rs {
+			cands[i] = rs[i].c
+		}
 	}
 	// A returning customer's last agent comes first when eligible.
 	if i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Worker == j.Preferred }); i > 0 {
