@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/realtime"
 	"github.com/switchboard-cc/switchboard/internal/routing"
 	"github.com/switchboard-cc/switchboard/internal/routing/remoterules"
+	"github.com/switchboard-cc/switchboard/internal/routing/scenario"
 	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
@@ -52,6 +53,7 @@ type App struct {
 	Hub      *realtime.Hub
 	Router   *routing.Service
 	owners   *routerOwners
+	recorder *scenario.FileRecorder
 	Chat     *conversation.Service
 	Contacts *contact.Service
 	Webchat  *webchat.Service
@@ -150,6 +152,15 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	// Router events go to the outbox only when a webhook subscription
 	// takes them (the agent desktop and reports will add their interest).
 	a.Router.SetEventFilter(a.dispatcher.Wants)
+	if cfg.RoutingRecord != "" {
+		rec, err := scenario.NewFileRecorder(cfg.RoutingRecord)
+		if err != nil {
+			a.closeData()
+			return nil, err
+		}
+		a.Router.SetRecorder(rec)
+		a.recorder = rec
+	}
 	var owners api.RouterOwners
 	if cfg.NATS != "" {
 		a.owners, err = startRouterOwners(ctx, a.Bus, a.Router, func(ctx context.Context, req api.ForwardedRequest) api.ForwardedResponse {
@@ -366,6 +377,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.Hub.Stop()
 	a.Router.Stop()
+	if a.recorder != nil {
+		a.recorder.Close()
+	}
 	if a.owners != nil {
 		a.owners.stop(ctx)
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	Webhooks          Webhooks      `embed:"" prefix:"webhook-"`
 	Realtime          Realtime      `embed:"" prefix:"realtime-"`
 	Files             Files         `embed:"" prefix:"files-"`
+	RoutingRecord     string        `name:"routing-record" env:"SWITCHBOARD_ROUTING_RECORD" help:"Directory to record every tenant's router input in, for switchboard routing replay (off when empty)."`
 	RetentionInterval time.Duration `name:"retention-interval" env:"SWITCHBOARD_RETENTION_INTERVAL" default:"1h" help:"How often expired conversations are purged under the tenants' retention policies."`
 	GCPercent         int           `name:"gc-percent" env:"SWITCHBOARD_GC_PERCENT" default:"200" help:"Go GC target (GOGC). Switchboard's live heap is small, so collecting less often buys throughput for little memory; 0 leaves the runtime default."`
 	ShutdownGrace     time.Duration `name:"shutdown-grace" env:"SWITCHBOARD_SHUTDOWN_GRACE" default:"20s" help:"How long in-flight work may take to finish on shutdown."`

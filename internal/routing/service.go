@@ -55,7 +55,8 @@ type Service struct {
 	config *Config
 	jobs   JobStore
 	outbox Outbox
-	remote RemoteRules
+	remote   RemoteRules
+	recorder Recorder
 	wanted func(ctx context.Context, t tenant.ID, typ string) bool
 	now    func() time.Time
 	log    *slog.Logger
@@ -146,6 +147,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 			return nil, err
 		}
 		tr.r, tr.broken = r, false
+		s.recordLoad(t, r, s.now())
 	}
 	return tr, nil
 }

@@ -26,6 +26,7 @@ func (s *Service) Upsert(ctx context.Context, kind Kind, id string, patch map[st
 			return Changes{}, err
 		}
 		out, created = e, c
+		s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"config": map[string]any{"kind": string(kind), "id": id, "doc": cloneDoc(doc)}})
 		ch := r.SetConfig(kind, id, doc, now)
 		if kind == KindWorker {
 			out.Doc = viewDoc(r, id, doc)
@@ -86,6 +87,7 @@ func (s *Service) Delete(ctx context.Context, kind Kind, id string) error {
 		if err := s.config.Delete(ctx, kind, id); err != nil {
 			return Changes{}, err
 		}
+		s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"remove": map[string]any{"kind": string(kind), "id": id}})
 		return r.RemoveConfig(kind, id, now), nil
 	})
 }
@@ -138,6 +140,9 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 		if err != nil {
 			return ch, err
 		}
+		step := cloneDoc(patch)
+		step["id"] = id
+		s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"job": step})
 		view = v
 		// The answer carries the version this call stores.
 		view.Version++
@@ -192,13 +197,16 @@ func (s *Service) DeleteJob(ctx context.Context, id string) error {
 		if j == nil {
 			return Changes{}, ErrJobNotFound
 		}
+		if r.Job(id) != nil {
+			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"delete": map[string]any{"job": id}})
+		}
 		return r.DeleteJob(j, now), nil
 	})
 }
 
 // live runs an operation on a job the router holds; a job it no longer
 // holds exists only as stored (finished) or not at all.
-func (s *Service) live(ctx context.Context, id string, fn func(r *Router, now time.Time) (Changes, error)) error {
+func (s *Service) live(ctx context.Context, id string, step map[string]any, fn func(r *Router, now time.Time) (Changes, error)) error {
 	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
 		if r.Job(id) == nil {
 			j, err := s.stored(ctx, id)
@@ -207,13 +215,27 @@ func (s *Service) live(ctx context.Context, id string, fn func(r *Router, now ti
 			}
 			return Changes{}, errs.Invalid("InvalidJobStatus", "job %s is %s", id, j.Status)
 		}
-		return fn(r, now)
+		ch, err := fn(r, now)
+		if err == nil && step != nil {
+			s.recordStep(tenant.MustFrom(ctx), now, step)
+		}
+		return ch, err
 	})
+}
+
+// jobStep is a recorded action on a job.
+func jobStep(action, id string, extra map[string]any) map[string]any {
+	m := map[string]any{"job": id}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return map[string]any{action: m}
 }
 
 // CancelJob cancels a job.
 func (s *Service) CancelJob(ctx context.Context, id, note, disposition string) error {
-	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Cancel(id, note, disposition, now) })
+	step := jobStep("cancel", id, map[string]any{"note": note, "disposition": disposition})
+	return s.live(ctx, id, step, func(r *Router, now time.Time) (Changes, error) { return r.Cancel(id, note, disposition, now) })
 }
 
 // ReclassifyJob runs a job's classification again.
@@ -222,27 +244,37 @@ func (s *Service) ReclassifyJob(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
+	return s.live(ctx, id, jobStep("reclassify", id, nil), func(r *Router, now time.Time) (Changes, error) {
 		return r.withResolved(resolved, func() (Changes, error) { return r.Reclassify(id, now) })
 	})
 }
 
 // CompleteJob completes an assignment.
 func (s *Service) CompleteJob(ctx context.Context, id, assignment, note string) error {
-	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) { return r.Complete(id, assignment, note, now) })
+	return s.live(ctx, id, jobStep("complete", id, map[string]any{"note": note}), func(r *Router, now time.Time) (Changes, error) {
+		return r.Complete(id, assignment, note, now)
+	})
 }
 
 // CloseJob closes an assignment now or at closeAt.
 func (s *Service) CloseJob(ctx context.Context, id, assignment, disposition, note string, closeAt time.Time) error {
-	return s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
-		return r.Close(id, assignment, disposition, note, closeAt, now)
+	return s.live(ctx, id, nil, func(r *Router, now time.Time) (Changes, error) {
+		ch, err := r.Close(id, assignment, disposition, note, closeAt, now)
+		if err == nil {
+			extra := map[string]any{"disposition": disposition, "note": note}
+			if closeAt.After(now) {
+				extra["closeAfter"] = closeAt.Sub(now).String()
+			}
+			s.recordStep(tenant.MustFrom(ctx), now, jobStep("close", id, extra))
+		}
+		return ch, err
 	})
 }
 
 // UnassignJob takes a job back from its worker.
 func (s *Service) UnassignJob(ctx context.Context, id, assignment string, suspend bool) (int, error) {
 	var n int
-	err := s.live(ctx, id, func(r *Router, now time.Time) (Changes, error) {
+	err := s.live(ctx, id, jobStep("unassign", id, map[string]any{"suspend": suspend}), func(r *Router, now time.Time) (Changes, error) {
 		var ch Changes
 		var err error
 		n, ch, err = r.Unassign(id, assignment, suspend, now)
@@ -257,6 +289,7 @@ func (s *Service) AcceptOffer(ctx context.Context, worker, offer string) (assign
 		aid, j, ch, err := r.Accept(worker, offer, now)
 		if err == nil {
 			assignment, job = aid, j.ID
+			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"accept": map[string]any{"job": j.ID, "worker": worker}})
 		}
 		return ch, err
 	})
@@ -265,7 +298,18 @@ func (s *Service) AcceptOffer(ctx context.Context, worker, offer string) (assign
 
 // DeclineOffer gives an offer back.
 func (s *Service) DeclineOffer(ctx context.Context, worker, offer string, retryAt time.Time) error {
-	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) { return r.Decline(worker, offer, retryAt, now) })
+	return s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
+		job, _ := r.offerParties(offer)
+		ch, err := r.Decline(worker, offer, retryAt, now)
+		if err == nil {
+			step := map[string]any{"job": job, "worker": worker}
+			if retryAt.After(now) {
+				step["retryAfter"] = retryAt.Sub(now).String()
+			}
+			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"decline": step})
+		}
+		return ch, err
+	})
 }
 
 // JobPosition is a queued job's place.

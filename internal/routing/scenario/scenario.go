@@ -55,6 +55,7 @@ type Scenario struct {
 type Step struct {
 	At         Duration       `yaml:"at" json:"at"`
 	Config     *ConfigAction  `yaml:"config,omitempty" json:"config,omitempty"`
+	Remove     *ConfigAction  `yaml:"remove,omitempty" json:"remove,omitempty"`
 	Worker     map[string]any `yaml:"worker,omitempty" json:"worker,omitempty"`
 	Job        map[string]any `yaml:"job,omitempty" json:"job,omitempty"`
 	Accept     *OfferAction   `yaml:"accept,omitempty" json:"accept,omitempty"`
@@ -70,7 +71,7 @@ type Step struct {
 	Extra map[string]any `yaml:",inline" json:"-"`
 }
 
-// ConfigAction writes a configuration document.
+// ConfigAction writes (replaces) a configuration document, or removes one.
 type ConfigAction struct {
 	Kind string         `yaml:"kind" json:"kind"`
 	ID   string         `yaml:"id" json:"id"`
@@ -300,12 +301,21 @@ func normalize(v any) (map[string]any, error) {
 }
 
 func (rr *Runner) setConfig(kind routing.Kind, id string, doc map[string]any) error {
+	return rr.writeConfig(kind, id, doc, true)
+}
+
+// writeConfig merges a patch into a document (merge) or replaces it.
+func (rr *Runner) writeConfig(kind routing.Kind, id string, doc map[string]any, merge bool) error {
 	key := string(kind) + "/" + id
 	patch, err := normalize(doc)
 	if err != nil {
 		return err
 	}
-	merged := routing.Merge(cloneDoc(rr.docs[key]), patch)
+	base := cloneDoc(rr.docs[key])
+	if !merge {
+		base = nil
+	}
+	merged := routing.Merge(base, patch)
 	routing.NormalizeKinds(merged)
 	if _, err := routing.Prepare(kind, id, merged); err != nil {
 		return err
@@ -394,7 +404,10 @@ func (rr *Runner) act(st Step) error {
 	var err error
 	switch {
 	case st.Config != nil:
-		return rr.setConfig(routing.Kind(st.Config.Kind), st.Config.ID, st.Config.Doc)
+		return rr.writeConfig(routing.Kind(st.Config.Kind), st.Config.ID, st.Config.Doc, false)
+	case st.Remove != nil:
+		delete(rr.docs, st.Remove.Kind+"/"+st.Remove.ID)
+		ch = rr.r.RemoveConfig(routing.Kind(st.Remove.Kind), st.Remove.ID, now)
 	case st.Worker != nil:
 		id, _ := st.Worker["id"].(string)
 		doc := map[string]any{}
