@@ -164,11 +164,11 @@ type Engine struct {
 	// look when it ends.
 	wrapping map[string]bool
 	// sorted caches each queue's workers in id order.
-	sorted map[string][]string
-	offers   map[string]*offer
-	rrLast   map[string]string // round robin: the worker last offered a job of each queue
-	settled  map[string]string // offers no longer open → their job, so a late accept learns why
-	seq      int
+	sorted  map[string][]string
+	offers  map[string]*offer
+	rrLast  map[string]string // round robin: the worker last offered a job of each queue
+	settled map[string]string // offers no longer open → their job, so a late accept learns why
+	seq     int
 	// NewOfferID names offers; by default a counter (deterministic, for
 	// replay).
 	NewOfferID func() string

@@ -52,14 +52,14 @@ type Outbox interface {
 
 // Service is the job router of every tenant this process serves.
 type Service struct {
-	config *Config
-	jobs   JobStore
-	outbox Outbox
+	config   *Config
+	jobs     JobStore
+	outbox   Outbox
 	remote   RemoteRules
 	recorder Recorder
-	wanted func(ctx context.Context, t tenant.ID, typ string) bool
-	now    func() time.Time
-	log    *slog.Logger
+	wanted   func(ctx context.Context, t tenant.ID, typ string) bool
+	now      func() time.Time
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	routers map[tenant.ID]*tenantRouter
