@@ -118,7 +118,8 @@ func workerBody(b *side, _ string) any {
 }
 
 func distributionBody(*side, string) any {
-	return map[string]any{"name": "B's own", "offerExpiresAfterSeconds": 30, "mode": map[string]any{"kind": "longestIdle"}}
+	// Offers outlive the test: an expiry would change A's snapshot.
+	return map[string]any{"name": "B's own", "offerExpiresAfterSeconds": 86400, "mode": map[string]any{"kind": "longestIdle"}}
 }
 
 func exceptionBody(*side, string) any {

@@ -124,6 +124,8 @@ var (
 	ErrJobTaken      = errors.New("routing: the job is already assigned")
 )
 
+type settledOffer struct{ job, worker string }
+
 type offer struct {
 	id, job, worker string
 	cost            int
@@ -167,7 +169,7 @@ type Engine struct {
 	sorted  map[string][]string
 	offers  map[string]*offer
 	rrLast  map[string]string // round robin: the worker last offered a job of each queue
-	settled map[string]string // offers no longer open → their job, so a late accept learns why
+	settled map[string]settledOffer // offers no longer open, so a late accept learns why
 	seq     int
 	// NewOfferID names offers; by default a counter (deterministic, for
 	// replay).
@@ -177,7 +179,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]string{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]string{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]string{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -299,9 +301,12 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	o, ok := e.offers[offerID]
 	if !ok || o.worker != workerID {
 		// A late accept learns the job was taken rather than that the
-		// offer is unknown.
-		if j := e.jobs[e.settled[offerID]]; j != nil && j.worker != "" && j.worker != workerID {
-			return nil, ErrJobTaken
+		// offer is unknown — only the worker the offer was made to: anyone
+		// else presenting its id learns nothing of it.
+		if s, ok := e.settled[offerID]; ok && s.worker == workerID {
+			if j := e.jobs[s.job]; j != nil && j.worker != "" && j.worker != workerID {
+				return nil, ErrJobTaken
+			}
 		}
 		return nil, ErrOfferNotFound
 	}
@@ -312,7 +317,7 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	j.worker = workerID
 	e.workers[workerID].misses = 0
 	delete(e.offers, offerID)
-	e.settled[offerID] = j.ID
+	e.settled[offerID] = settledOffer{job: j.ID, worker: workerID}
 	delete(j.offers, workerID)
 	delete(e.workers[workerID].offers, offerID)
 	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
@@ -360,8 +365,8 @@ func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
 
 // forget drops a job and the record of its settled offers.
 func (e *Engine) forget(j *job) {
-	for id, jid := range e.settled {
-		if jid == j.ID {
+	for id, so := range e.settled {
+		if so.job == j.ID {
 			delete(e.settled, id)
 		}
 	}
@@ -527,7 +532,7 @@ func (e *Engine) drop(o *offer, kind string) Decision {
 
 func (e *Engine) release(o *offer) {
 	delete(e.offers, o.id)
-	e.settled[o.id] = o.job
+	e.settled[o.id] = settledOffer{job: o.job, worker: o.worker}
 	if j := e.jobs[o.job]; j != nil {
 		delete(j.offers, o.worker)
 	}

@@ -630,6 +630,9 @@ func (r *Router) cancel(ch *Changes, j *Job, note, disposition string, now time.
 	r.apply(ch, r.eng.Withdraw(j.ID, now), now)
 	for aid, a := range j.Assignments {
 		delete(r.assigned[a.WorkerID], aid)
+		if a.ClosedAt.IsZero() {
+			a.ClosedAt = now // the worker no longer holds it
+		}
 	}
 	j.Status, j.DispositionCode = StatusCancelled, disposition
 	j.addNote(note, now)

@@ -266,3 +266,37 @@ func TestPositionAndEstimatedWait(t *testing.T) {
 		t.Fatalf("statistics %+v", st)
 	}
 }
+
+func TestLateAcceptOnlyTellsTheOfferedWorker(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":60,"mode":{"kind":"longestIdle","maxConcurrentOffers":2}}`},
+		KindQueue:              {"q": `{"distributionPolicyId":"dp"}`},
+		KindWorker: {"w1": `{"capacity":1,"queues":["q"],"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`,
+			"w2": `{"capacity":1,"queues":["q"],"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`,
+			"w3": `{"capacity":1,"queues":["q"],"channels":[{"channelId":"chat","capacityCostPerJob":1}],"availableForOffers":true}`},
+	})
+	_, ch := mustJob(t, r, "j", `{"channelId":"voice","queueId":"q"}`, t0)
+	o1, o2 := ch.Facts[2].Offer.OfferID, ch.Facts[3].Offer.OfferID
+	if _, _, _, err := r.Accept(ch.Facts[2].Worker, o1, t0); err != nil {
+		t.Fatal(err)
+	}
+	// The other offered worker learns the job was taken.
+	if _, _, _, err := r.Accept(ch.Facts[3].Worker, o2, t0); errs.KindOf(err) != errs.KindConflict {
+		t.Fatalf("late accept by the offered worker: %v, want a conflict", err)
+	}
+	// Anyone else presenting those ids learns nothing.
+	for _, o := range []string{o1, o2} {
+		if _, _, _, err := r.Accept("w3", o, t0); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatalf("w3 presenting %s: %v, want not found", o, err)
+		}
+	}
+	// A cancelled job's assignment is closed.
+	r.Cancel("j", "", "", t0.Add(time.Second))
+	for _, f := range []*Job{ch.Facts[0].Job} {
+		for _, a := range f.Assignments {
+			if a.ClosedAt.IsZero() {
+				t.Fatalf("a cancelled job keeps an open assignment: %+v", a)
+			}
+		}
+	}
+}
