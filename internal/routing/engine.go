@@ -168,7 +168,7 @@ type Engine struct {
 	// sorted caches each queue's workers in id order.
 	sorted  map[string][]string
 	offers  map[string]*offer
-	rrLast  map[string]string // round robin: the worker last offered a job of each queue
+	rrLast  map[string]string       // round robin: the worker last offered a job of each queue
 	settled map[string]settledOffer // offers no longer open, so a late accept learns why
 	seq     int
 	// NewOfferID names offers; by default a counter (deterministic, for
