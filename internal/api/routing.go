@@ -52,13 +52,9 @@ func (s *Server) upsertConfig(kind routing.Kind) func(w http.ResponseWriter, r *
 		if err != nil {
 			return err
 		}
-		patch := make(map[string]any, len(raw))
-		for k, v := range raw {
-			var x any
-			if err := json.Unmarshal(v, &x); err != nil {
-				return errs.Invalid("InvalidRequestBody", "field %q is not JSON", k).WithTarget(k)
-			}
-			patch[k] = x
+		patch, err := decodePatch(raw)
+		if err != nil {
+			return err
 		}
 		e, created, err := s.deps.Routing.Upsert(r.Context(), kind, r.PathValue("id"), patch, version)
 		if err != nil {

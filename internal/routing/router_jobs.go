@@ -515,23 +515,24 @@ func (r *Router) Decline(worker, offer string, retryAt, now time.Time) (Changes,
 	return ch, nil
 }
 
-func (r *Router) assignment(j *Job, aid string) (*Assignment, error) {
+// assignment finds a live job and one of its assignments.
+func (r *Router) assignment(id, aid string) (*Job, *Assignment, error) {
+	j := r.jobs[id]
+	if j == nil {
+		return nil, nil, ErrJobNotFound
+	}
 	a := j.Assignments[aid]
 	if a == nil {
-		return nil, errs.NotFound("assignment %s not found for job %s", aid, j.ID)
+		return nil, nil, errs.NotFound("assignment %s not found for job %s", aid, j.ID)
 	}
-	return a, nil
+	return j, a, nil
 }
 
 // Complete marks an assigned job done; its worker keeps the capacity until
 // the job is closed (wrap-up).
 func (r *Router) Complete(id, aid, note string, now time.Time) (Changes, error) {
 	var ch Changes
-	j := r.jobs[id]
-	if j == nil {
-		return ch, ErrJobNotFound
-	}
-	a, err := r.assignment(j, aid)
+	j, a, err := r.assignment(id, aid)
 	if err != nil {
 		return ch, err
 	}
@@ -556,11 +557,7 @@ func (j *Job) addNote(note string, now time.Time) {
 // its worker's capacity.
 func (r *Router) Close(id, aid, disposition, note string, closeAt, now time.Time) (Changes, error) {
 	var ch Changes
-	j := r.jobs[id]
-	if j == nil {
-		return ch, ErrJobNotFound
-	}
-	a, err := r.assignment(j, aid)
+	j, a, err := r.assignment(id, aid)
 	if err != nil {
 		return ch, err
 	}
@@ -645,11 +642,7 @@ func (r *Router) cancel(ch *Changes, j *Job, note, disposition string, now time.
 // times); it is queued again unless suspend.
 func (r *Router) Unassign(id, aid string, suspend bool, now time.Time) (int, Changes, error) {
 	var ch Changes
-	j := r.jobs[id]
-	if j == nil {
-		return 0, ch, ErrJobNotFound
-	}
-	a, err := r.assignment(j, aid)
+	j, a, err := r.assignment(id, aid)
 	if err != nil {
 		return 0, ch, err
 	}

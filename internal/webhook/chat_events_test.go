@@ -63,6 +63,34 @@ func fixtureData(t *testing.T, file string) map[string]any {
 	return ev.Data
 }
 
+// deliveredEvent is an Event Grid event a receiver got.
+type deliveredEvent struct {
+	subject string
+	data    map[string]any
+}
+
+// acsEventsByType groups the Microsoft.Communication events the receiver
+// got whose type (without the prefix) starts with family.
+func acsEventsByType(rc *receiver, family string) (map[string][]deliveredEvent, error) {
+	byType := map[string][]deliveredEvent{}
+	for _, d := range rc.deliveries() {
+		var evs []struct {
+			EventType string         `json:"eventType"`
+			Subject   string         `json:"subject"`
+			Data      map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(d.body, &evs); err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if typ, ok := strings.CutPrefix(e.EventType, "Microsoft.Communication."); ok && strings.HasPrefix(typ, family) {
+				byType[typ] = append(byType[typ], deliveredEvent{e.Subject, e.Data})
+			}
+		}
+	}
+	return byType, nil
+}
+
 func jsonKind(v any) string {
 	switch v.(type) {
 	case string:
@@ -160,27 +188,11 @@ func TestChatEventsMatchACS(t *testing.T) {
 		"ChatThreadParticipantRemoved": 1, "ChatParticipantRemovedFromThreadWithUser": 3,
 		"ChatThreadDeleted": 1, "ChatThreadWithUserDeleted": 2,
 	}
-	type got struct {
-		subject string
-		data    map[string]any
-	}
-	byType := map[string][]got{}
+	var byType map[string][]deliveredEvent
 	switchboardtest.Eventually(t, waitFor, func() error {
-		byType = map[string][]got{}
-		for _, d := range rc.deliveries() {
-			var evs []struct {
-				EventType string         `json:"eventType"`
-				Subject   string         `json:"subject"`
-				Data      map[string]any `json:"data"`
-			}
-			if err := json.Unmarshal(d.body, &evs); err != nil {
-				return err
-			}
-			for _, e := range evs {
-				if typ, ok := strings.CutPrefix(e.EventType, "Microsoft.Communication."); ok && strings.HasPrefix(typ, "Chat") {
-					byType[typ] = append(byType[typ], got{e.Subject, e.Data})
-				}
-			}
+		var err error
+		if byType, err = acsEventsByType(rc, "Chat"); err != nil {
+			return err
 		}
 		for typ, n := range want {
 			if len(byType[typ]) < n {
