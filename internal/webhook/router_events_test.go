@@ -66,8 +66,9 @@ type shapeRules struct {
 // shapeErrors lists how got differs from the sample's shape: every member
 // of the sample, of the same JSON kind, recursively. A null in the sample
 // admits anything; a selector's value is a string, number or boolean; its
-// lifetime is a number in ACS's event schema (azsystemevents) although the
-// samples quote it, and null for a selector that never expires.
+// lifetime must be a number, as in ACS's event schema (the SDKs decode a
+// number and fail on the string the samples quote), or null for a
+// selector that never expires.
 func shapeErrors(path string, want, got map[string]any, rules shapeRules) []string {
 	var out []string
 	for _, wk := range slices.Sorted(maps.Keys(want)) {
@@ -87,7 +88,13 @@ func shapeErrors(path string, want, got map[string]any, rules shapeRules) []stri
 			continue
 		}
 		wkind, gkind := jsonKind(wv), jsonKind(gv)
-		if wkind == "null" || (k == "ttlSeconds" && (gkind == "number" || gkind == "null")) || (k == "value" && strings.Contains(path, "WorkerSelectors")) {
+		if k == "ttlSeconds" {
+			if gkind != "number" && gkind != "null" {
+				out = append(out, fmt.Sprintf("%s is %s; ACS's event schema has a number (or null)", p, gkind))
+			}
+			continue
+		}
+		if wkind == "null" || (k == "value" && strings.Contains(path, "WorkerSelectors")) {
 			continue
 		}
 		if wkind != gkind {
