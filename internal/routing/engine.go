@@ -320,6 +320,9 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	e.settled[offerID] = settledOffer{job: j.ID, worker: workerID}
 	delete(j.offers, workerID)
 	delete(e.workers[workerID].offers, offerID)
+	if w := e.workers[workerID]; w.MaxOffers > 0 {
+		e.touch(w) // a worker at its offer limit has room for another offer now
+	}
 	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
 	for _, other := range sortedOffers(j.offers) {
 		out = append(out, e.drop(other, OfferRevoked))

@@ -336,6 +336,11 @@ func (p *fxParser) expr() (string, error) {
 			// A label the job (or worker) lacks is blank in PowerFx: null
 			// here, so that `job.Vip = true` is false rather than an error.
 			b.WriteString(" (has(" + t + ") ? " + t + " : null) ")
+		case strings.Trim(t, "0123456789") == "":
+			// PowerFx has one number type and labels are doubles: an
+			// integer literal must be one too, or `worker.Csat * 10` has
+			// no overload in CEL.
+			b.WriteString(" " + t + ".0 ")
 		default:
 			b.WriteString(" " + t + " ")
 		}
