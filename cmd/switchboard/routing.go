@@ -14,16 +14,18 @@ type routingCmd struct {
 }
 
 type routingReplayCmd struct {
-	File  string `arg:"" type:"existingfile" help:"The stream: a scenario in YAML or JSON, or JSON Lines of steps (docs/routing.md)."`
+	File  string `arg:"" type:"existingfile" help:"The stream: a scenario in YAML or JSON, or JSON Lines of steps, with offsets or instants (docs/routing.md)."`
 	JSON  bool   `help:"Print each decision as a JSON object on its own line."`
 	Check bool   `help:"Also compare the run with the stream's expectations; exit 1 when they differ."`
 }
 
 func (c *routingReplayCmd) Run() error {
-	return replay(os.Stdout, c.File, c.JSON, c.Check)
+	return replay(os.Stdout, os.Stderr, c.File, c.JSON, c.Check)
 }
 
-func replay(out io.Writer, file string, asJSON, check bool) error {
+// replay prints every decision of a stream's run, one a line, in the
+// order the router made them; the same stream always prints the same.
+func replay(out, errOut io.Writer, file string, asJSON, check bool) error {
 	sc, err := scenario.Load(file)
 	if err != nil {
 		return err
@@ -44,7 +46,7 @@ func replay(out io.Writer, file string, asJSON, check bool) error {
 	}
 	if check && len(mismatches) > 0 {
 		for _, m := range mismatches {
-			fmt.Fprintln(os.Stderr, m)
+			fmt.Fprintln(errOut, m)
 		}
 		return fmt.Errorf("%d expectations not met", len(mismatches))
 	}

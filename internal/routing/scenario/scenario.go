@@ -2,9 +2,8 @@
 // and the agents' answers at given times, through the router under a
 // virtual clock, recording every decision with its time and its reason.
 // With expectations a scenario is a conformance test; without, a recorded
-// stream to replay (`switchboard routing replay`).
-//
-// A scenario (YAML or JSON):
+// stream to replay (`switchboard routing replay`). docs/routing.md
+// describes the format; in short (YAML, JSON, or JSON Lines of steps):
 //
 //	name: longest idle first
 //	config:                      # documents as the REST API takes them
@@ -12,30 +11,34 @@
 //	  queues: {q: {distributionPolicyId: dp}}
 //	  workers: {a: {capacity: 1, queues: [q], channels: [{channelId: voice, capacityCostPerJob: 1}], availableForOffers: true}}
 //	steps:
-//	  - at: 10s                   # virtual time since the start
+//	  - at: 10s                   # since the start; or +5s (after the previous step), or an RFC 3339 instant
 //	    job: {id: j1, channelId: voice, queueId: q}
 //	    expect:
 //	      offers: [j1 a]          # offers issued at this step: job worker
-//	  - at: 45s                   # timers up to 45s run first: the offer expired at 40s
+//	  - tick: 45s                 # timers up to 45s run first, each at its own time
 //	    expect:
 //	      events: [40s WorkerOfferExpired j1 a, 40s WorkerOfferIssued j1 a]
 //
 // Step actions (one per step, or none to just let time pass): config
-// (kind, id, doc), worker (id plus a merge patch), job (id plus a merge
-// patch), accept, decline (retryAfter), complete, close (disposition,
-// closeAfter), cancel, unassign (suspend), reclassify, delete — each naming
-// its job and, for offers, its worker. Expectations: offers, events (every
-// fact of the step, in order, each "[time] Kind [job] [worker]"), status
-// (job → status), state (worker → state), position (job → place), error
-// (the action must fail with this text).
+// (kind, id, doc: the whole document), remove (kind, id), worker (id plus
+// a merge patch), job (id plus a merge patch), accept, decline
+// (retryAfter), complete, close (disposition, closeAfter), cancel,
+// unassign (suspend), reclassify, delete — each naming its job and, for
+// offers, its worker. Expectations: offers, events (every fact of the
+// step, in order, each "[time] Kind [job] [worker]"), status (job →
+// status), state (worker → state), load (worker → load ratio), position
+// (job → place), error (the action must fail with this text).
 package scenario
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,14 +49,19 @@ import (
 
 // Scenario is a routing story.
 type Scenario struct {
-	Name   string                               `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name"`
+	// Start is the virtual clock's start: by default Epoch, or the first
+	// step's instant when that is written as one.
+	Start  *time.Time                           `yaml:"start,omitempty" json:"start,omitempty"`
 	Config map[string]map[string]map[string]any `yaml:"config" json:"config"`
 	Steps  []Step                               `yaml:"steps" json:"steps"`
 }
 
 // Step is one moment: an action at a time, and what must follow.
 type Step struct {
-	At         Duration       `yaml:"at" json:"at"`
+	At When `yaml:"at,omitempty" json:"at,omitempty"`
+	// Tick only lets time pass (to a time written as for at).
+	Tick       *When          `yaml:"tick,omitempty" json:"tick,omitempty"`
 	Config     *ConfigAction  `yaml:"config,omitempty" json:"config,omitempty"`
 	Remove     *ConfigAction  `yaml:"remove,omitempty" json:"remove,omitempty"`
 	Worker     map[string]any `yaml:"worker,omitempty" json:"worker,omitempty"`
@@ -69,6 +77,8 @@ type Step struct {
 	Expect     *Expect        `yaml:"expect,omitempty" json:"expect,omitempty"`
 	// Extra catches misspelt actions, so that they are refused.
 	Extra map[string]any `yaml:",inline" json:"-"`
+	// Line is where the step is written (0: unknown), for messages.
+	Line int `yaml:"-" json:"-"`
 }
 
 // ConfigAction writes (replaces) a configuration document, or removes one.
@@ -78,7 +88,7 @@ type ConfigAction struct {
 	Doc  map[string]any `yaml:"doc" json:"doc"`
 }
 
-// OfferAction answers a job's offer to a worker.
+// OfferAction answers the offer of a job to a worker (its latest).
 type OfferAction struct {
 	Job        string   `yaml:"job" json:"job"`
 	Worker     string   `yaml:"worker" json:"worker"`
@@ -97,49 +107,190 @@ type JobAction struct {
 
 // Expect is what must hold after a step.
 type Expect struct {
-	Offers   []string          `yaml:"offers" json:"offers"`
-	Events   []string          `yaml:"events" json:"events"`
-	Status   map[string]string `yaml:"status" json:"status"`
-	State    map[string]string `yaml:"state" json:"state"`
-	Position map[string]int    `yaml:"position" json:"position"`
-	Error    string            `yaml:"error" json:"error"`
+	Offers   []string           `yaml:"offers" json:"offers"`
+	Events   []string           `yaml:"events" json:"events"`
+	Status   map[string]string  `yaml:"status" json:"status"`
+	State    map[string]string  `yaml:"state" json:"state"`
+	Load     map[string]float64 `yaml:"load" json:"load"`
+	Position map[string]int     `yaml:"position" json:"position"`
+	Error    string             `yaml:"error" json:"error"`
 }
+
+// action names the step's action ("" for none) and counts them.
+func (st *Step) action() (string, int) {
+	name, n := "", 0
+	for _, a := range []struct {
+		name string
+		set  bool
+	}{{"config", st.Config != nil}, {"remove", st.Remove != nil}, {"worker", st.Worker != nil}, {"job", st.Job != nil},
+		{"accept", st.Accept != nil}, {"decline", st.Decline != nil}, {"complete", st.Complete != nil}, {"close", st.Close != nil},
+		{"cancel", st.Cancel != nil}, {"unassign", st.Unassign != nil}, {"reclassify", st.Reclassify != nil}, {"delete", st.Delete != nil}} {
+		if a.set {
+			if n > 0 {
+				name += ", "
+			}
+			name += a.name
+			n++
+		}
+	}
+	return name, n
+}
+
+// check refuses a step that cannot be played: misspelt or missing members,
+// two actions at once.
+func (st *Step) check() error {
+	if len(st.Extra) > 0 {
+		keys := make([]string, 0, len(st.Extra))
+		for k := range st.Extra {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return fmt.Errorf("unknown %s", strings.Join(keys, ", "))
+	}
+	name, n := st.action()
+	if n > 1 {
+		return fmt.Errorf("one action a step, not %s", name)
+	}
+	if st.Tick != nil {
+		if st.At.set {
+			return errors.New("at or tick, not both")
+		}
+		if n > 0 {
+			return fmt.Errorf("tick only lets time pass (found %s)", name)
+		}
+		st.At, st.Tick = *st.Tick, nil
+	}
+	kind := func(k string) error {
+		if !slices.Contains(kinds, routing.Kind(k)) {
+			return fmt.Errorf("%s: kind %q is not one of %s", name, k, kindList())
+		}
+		return nil
+	}
+	switch {
+	case st.Config != nil:
+		if st.Config.ID == "" || st.Config.Doc == nil {
+			return errors.New("config needs kind, id and doc")
+		}
+		return kind(st.Config.Kind)
+	case st.Remove != nil:
+		if st.Remove.ID == "" {
+			return errors.New("remove needs kind and id")
+		}
+		return kind(st.Remove.Kind)
+	case st.Worker != nil || st.Job != nil:
+		doc := st.Worker
+		if doc == nil {
+			doc = st.Job
+		}
+		if id, _ := doc["id"].(string); id == "" {
+			return fmt.Errorf("%s needs an id", name)
+		}
+	case st.Accept != nil || st.Decline != nil:
+		a := st.Accept
+		if a == nil {
+			a = st.Decline
+		}
+		if a.Job == "" || a.Worker == "" {
+			return fmt.Errorf("%s needs job and worker", name)
+		}
+	case n == 1:
+		for _, a := range []*JobAction{st.Complete, st.Close, st.Cancel, st.Unassign, st.Reclassify, st.Delete} {
+			if a != nil && a.Job == "" {
+				return fmt.Errorf("%s needs a job", name)
+			}
+		}
+	}
+	return nil
+}
+
+// kinds are the configuration kinds, in the order that lets references
+// resolve.
+var kinds = []routing.Kind{routing.KindDistributionPolicy, routing.KindExceptionPolicy, routing.KindQueue, routing.KindClassificationPolicy, routing.KindWorker}
+
+func kindList() string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// When is a step's time: "90s", "2m" or 90 (since the start), "+5s"
+// (after the previous step) or an RFC 3339 instant. Unset, it is the
+// previous step's time.
+type When struct {
+	set    bool
+	after  bool
+	offset time.Duration
+	abs    time.Time
+}
+
+func (w *When) parse(s string) error {
+	s = strings.TrimSpace(s)
+	*w = When{set: true}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		w.abs = t
+		return nil
+	}
+	rest, after := strings.CutPrefix(s, "+")
+	d, err := parseDuration(rest)
+	if err != nil {
+		return fmt.Errorf("%q is not a time (like 30s, 2m, +5s or 2026-01-05T09:00:30Z)", s)
+	}
+	w.after, w.offset = after, d
+	return nil
+}
+
+// String writes the time as it was read.
+func (w When) String() string {
+	switch {
+	case !w.set:
+		return "(unset)"
+	case !w.abs.IsZero():
+		return w.abs.Format(time.RFC3339Nano)
+	case w.after:
+		return "+" + fmtDuration(w.offset)
+	}
+	return fmtDuration(w.offset)
+}
+
+// UnmarshalYAML reads a time.
+func (w *When) UnmarshalYAML(n *yaml.Node) error { return w.parse(n.Value) }
+
+// UnmarshalJSON reads a time.
+func (w *When) UnmarshalJSON(b []byte) error { return w.parse(strings.Trim(string(b), `"`)) }
 
 // Duration reads "90s", "2m" or a number of seconds.
 type Duration time.Duration
 
+func parseDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 {
+			return 0, errors.New("negative")
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err == nil && d < 0 {
+		return 0, errors.New("negative")
+	}
+	return d, err
+}
+
 func (d *Duration) parse(s string) error {
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return fmt.Errorf("scenario: %q is not a duration (like 30s or 2m): %w", s, err)
+		return fmt.Errorf("%q is not a duration (like 30s or 2m)", s)
 	}
 	*d = Duration(v)
 	return nil
 }
 
 // UnmarshalYAML reads a duration.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var f float64
-	if err := n.Decode(&f); err == nil {
-		*d = Duration(f * float64(time.Second))
-		return nil
-	}
-	return d.parse(n.Value)
-}
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error { return d.parse(n.Value) }
 
 // UnmarshalJSON reads a duration.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err == nil {
-		*d = Duration(f * float64(time.Second))
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	return d.parse(s)
-}
+func (d *Duration) UnmarshalJSON(b []byte) error { return d.parse(strings.Trim(string(b), `"`)) }
 
 // Load reads a scenario file: YAML or JSON, or JSON Lines of steps.
 func Load(path string) (*Scenario, error) {
@@ -147,438 +298,161 @@ func Load(path string) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(raw)
+	sc, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sc, nil
 }
 
-// Parse reads a scenario.
+// Parse reads a scenario: JSON Lines when every line (but blank ones and
+// # comments) is a JSON object, else YAML (which includes JSON).
 func Parse(raw []byte) (*Scenario, error) {
-	var sc Scenario
-	trimmed := strings.TrimSpace(string(raw))
-	if strings.HasPrefix(trimmed, "{") && strings.Contains(trimmed, "\n{") {
-		// JSON Lines: each line a step; a line with "config" (and no "at")
-		// carries the configuration.
-		for i, line := range strings.Split(trimmed, "\n") {
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			var probe map[string]json.RawMessage
-			if err := json.Unmarshal([]byte(line), &probe); err != nil {
-				return nil, fmt.Errorf("scenario: line %d: %w", i+1, err)
-			}
-			if _, ok := probe["steps"]; ok || (probe["config"] != nil && probe["at"] == nil) {
-				if err := json.Unmarshal([]byte(line), &sc); err != nil {
-					return nil, fmt.Errorf("scenario: line %d: %w", i+1, err)
-				}
-				continue
-			}
-			var st Step
-			if err := json.Unmarshal([]byte(line), &st); err != nil {
-				return nil, fmt.Errorf("scenario: line %d: %w", i+1, err)
-			}
-			sc.Steps = append(sc.Steps, st)
-		}
-		return &sc, nil
+	var sc *Scenario
+	var err error
+	if lines := jsonLines(raw); lines != nil {
+		sc, err = parseLines(lines)
+	} else {
+		sc, err = parseYAML(raw)
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	if err != nil {
+		return nil, err
+	}
+	for i := range sc.Steps {
+		if err := sc.Steps[i].check(); err != nil {
+			return nil, fmt.Errorf("scenario: %s: %w", stepName(i+1, sc.Steps[i].Line), err)
+		}
+	}
+	for k := range sc.Config {
+		if !slices.Contains(kinds, routing.Kind(k)) {
+			return nil, fmt.Errorf("scenario: config: %q is not one of %s", k, kindList())
+		}
+	}
+	return sc, nil
+}
+
+func stepName(n, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("step %d (line %d)", n, line)
+	}
+	return fmt.Sprintf("step %d", n)
+}
+
+type numbered struct {
+	n    int
+	text []byte
+}
+
+// jsonLines splits a JSON Lines stream, or returns nil when raw is not one.
+func jsonLines(raw []byte) []numbered {
+	var out []numbered
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(nil, 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if line[0] != '{' || !json.Valid(line) {
+			return nil
+		}
+		out = append(out, numbered{n, slices.Clone(line)})
+	}
+	if sc.Err() != nil {
+		return nil
+	}
+	return out
+}
+
+// parseLines reads JSON Lines: header lines (name, start, config: the
+// documents by kind and id, even steps) first, then one step a line.
+func parseLines(lines []numbered) (*Scenario, error) {
+	sc := &Scenario{}
+	for _, l := range lines {
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(l.text, &probe); err != nil {
+			return nil, fmt.Errorf("scenario: line %d: %w", l.n, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(l.text))
+		dec.DisallowUnknownFields()
+		if isHeader(probe) {
+			if len(sc.Steps) > 0 {
+				return nil, fmt.Errorf("scenario: line %d: the configuration comes before the steps", l.n)
+			}
+			var h Scenario
+			if err := dec.Decode(&h); err != nil {
+				return nil, fmt.Errorf("scenario: line %d: %w", l.n, err)
+			}
+			if h.Name != "" {
+				sc.Name = h.Name
+			}
+			if h.Start != nil {
+				sc.Start = h.Start
+			}
+			for kind, docs := range h.Config {
+				if sc.Config == nil {
+					sc.Config = map[string]map[string]map[string]any{}
+				}
+				if sc.Config[kind] == nil {
+					sc.Config[kind] = map[string]map[string]any{}
+				}
+				for id, doc := range docs {
+					sc.Config[kind][id] = doc
+				}
+			}
+			sc.Steps = append(sc.Steps, h.Steps...)
+			continue
+		}
+		var st Step
+		if err := dec.Decode(&st); err != nil {
+			return nil, fmt.Errorf("scenario: line %d: %w", l.n, err)
+		}
+		st.Line = l.n
+		sc.Steps = append(sc.Steps, st)
+	}
+	return sc, nil
+}
+
+// isHeader tells a header line from a step: it has a scenario's members,
+// or a config of documents by kind (a step's config names one document).
+func isHeader(probe map[string]json.RawMessage) bool {
+	for _, k := range []string{"name", "start", "steps"} {
+		if _, ok := probe[k]; ok {
+			return true
+		}
+	}
+	cfg, ok := probe["config"]
+	if !ok {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(cfg, &m) != nil {
+		return false
+	}
+	_, one := m["kind"]
+	return !one
+}
+
+func parseYAML(raw []byte) (*Scenario, error) {
+	var sc Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&sc); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
-	for i, st := range sc.Steps {
-		if len(st.Extra) > 0 {
-			keys := make([]string, 0, len(st.Extra))
-			for k := range st.Extra {
-				keys = append(keys, k)
+	// The steps' lines, for messages.
+	var root yaml.Node
+	if yaml.Unmarshal(raw, &root) == nil && len(root.Content) == 1 {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "steps" {
+				for k, n := range m.Content[i+1].Content {
+					if k < len(sc.Steps) {
+						sc.Steps[k].Line = n.Line
+					}
+				}
 			}
-			sort.Strings(keys)
-			return nil, fmt.Errorf("scenario: step %d: unknown %s", i+1, strings.Join(keys, ", "))
 		}
 	}
 	return &sc, nil
-}
-
-// Decision is one fact of the run, at its virtual time.
-type Decision struct {
-	At     time.Duration       `json:"at"`
-	Kind   string              `json:"kind"`
-	Job    string              `json:"job,omitempty"`
-	Worker string              `json:"worker,omitempty"`
-	Offer  string              `json:"offer,omitempty"`
-	Why    *routing.TrailEntry `json:"why,omitempty"`
-	Step   int                 `json:"step"`
-}
-
-// MarshalJSON writes the time as a duration since the start ("24s").
-func (d Decision) MarshalJSON() ([]byte, error) {
-	type plain Decision
-	return json.Marshal(struct {
-		At string `json:"at"`
-		plain
-	}{fmtDuration(d.At), plain(d)})
-}
-
-// String is the decision as expectations write it.
-func (d Decision) String() string {
-	s := fmtDuration(d.At) + " " + d.Kind
-	if d.Job != "" {
-		s += " " + d.Job
-	}
-	if d.Worker != "" {
-		s += " " + d.Worker
-	}
-	return s
-}
-
-func fmtDuration(d time.Duration) string {
-	if d%time.Second == 0 {
-		return fmt.Sprintf("%ds", int64(d/time.Second))
-	}
-	return d.String()
-}
-
-// Epoch is the virtual clock's start.
-var Epoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-
-// Runner plays a scenario.
-type Runner struct {
-	r        *routing.Router
-	now      time.Time
-	offers   map[[2]string]string // (job, worker) → open offer
-	assign   map[string]string    // job → current assignment
-	docs     map[string]map[string]any
-	log      []Decision
-	step     int
-	mismatch []string
-}
-
-// NewRunner is a runner on an empty router with deterministic ids.
-func NewRunner() *Runner {
-	n := 0
-	rr := &Runner{offers: map[[2]string]string{}, assign: map[string]string{}, docs: map[string]map[string]any{}, now: Epoch}
-	rr.r = routing.NewRouter(func() string { n++; return fmt.Sprintf("id-%d", n) })
-	return rr
-}
-
-// configOrder loads documents so that references resolve.
-var configOrder = []routing.Kind{routing.KindDistributionPolicy, routing.KindClassificationPolicy, routing.KindExceptionPolicy, routing.KindQueue, routing.KindWorker}
-
-// Run plays the scenario and returns every decision and every way the run
-// differs from the scenario's expectations.
-func Run(sc *Scenario) ([]Decision, []string, error) {
-	rr := NewRunner()
-	for _, kind := range configOrder {
-		docs := sc.Config[string(kind)]
-		ids := make([]string, 0, len(docs))
-		for id := range docs {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			if err := rr.setConfig(kind, id, docs[id]); err != nil {
-				return nil, nil, fmt.Errorf("config %s %s: %w", kind, id, err)
-			}
-		}
-	}
-	for i, st := range sc.Steps {
-		rr.step = i + 1
-		if err := rr.play(st); err != nil {
-			return rr.log, rr.mismatch, fmt.Errorf("step %d: %w", i+1, err)
-		}
-	}
-	return rr.log, rr.mismatch, nil
-}
-
-// normalize makes a YAML document look like decoded JSON (numbers as
-// float64, maps keyed by string).
-func normalize(v any) (map[string]any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	err = json.Unmarshal(raw, &out)
-	return out, err
-}
-
-func (rr *Runner) setConfig(kind routing.Kind, id string, doc map[string]any) error {
-	return rr.writeConfig(kind, id, doc, true)
-}
-
-// writeConfig merges a patch into a document (merge) or replaces it.
-func (rr *Runner) writeConfig(kind routing.Kind, id string, doc map[string]any, merge bool) error {
-	key := string(kind) + "/" + id
-	patch, err := normalize(doc)
-	if err != nil {
-		return err
-	}
-	base := cloneDoc(rr.docs[key])
-	if !merge {
-		base = nil
-	}
-	merged := routing.Merge(base, patch)
-	routing.NormalizeKinds(merged)
-	if _, err := routing.Prepare(kind, id, merged); err != nil {
-		return err
-	}
-	rr.docs[key] = merged
-	rr.record(rr.r.SetConfig(kind, id, merged, rr.now))
-	return nil
-}
-
-func cloneDoc(doc map[string]any) map[string]any {
-	if doc == nil {
-		return nil
-	}
-	out, _ := normalize(doc)
-	return out
-}
-
-// advance runs every timer due up to t, at its own time.
-func (rr *Runner) advance(t time.Time) {
-	for {
-		wake := rr.r.NextWake()
-		if wake.IsZero() || wake.After(t) {
-			break
-		}
-		if wake.After(rr.now) {
-			rr.now = wake
-		}
-		rr.record(rr.r.Tick(rr.now))
-	}
-	if t.After(rr.now) {
-		rr.now = t
-	}
-}
-
-func (rr *Runner) record(ch routing.Changes) {
-	for _, f := range ch.Facts {
-		d := Decision{At: f.At.Sub(Epoch), Kind: strings.TrimPrefix(f.Kind, "Router"), Worker: f.Worker, Offer: f.Offer.OfferID, Step: rr.step}
-		if f.Job != nil {
-			d.Job = f.Job.ID
-		}
-		switch f.Kind {
-		case "RouterWorkerOfferIssued":
-			rr.offers[[2]string{d.Job, d.Worker}] = d.Offer
-			for i := len(f.Job.Trail) - 1; i >= 0; i-- {
-				if e := f.Job.Trail[i]; e.OfferID == d.Offer && e.Kind == routing.OfferIssued {
-					d.Why = &e
-					break
-				}
-			}
-		case "RouterWorkerOfferAccepted":
-			delete(rr.offers, [2]string{d.Job, d.Worker})
-			rr.assign[d.Job] = f.Assignment
-		case "RouterWorkerOfferDeclined", "RouterWorkerOfferExpired", "RouterWorkerOfferRevoked":
-			delete(rr.offers, [2]string{d.Job, d.Worker})
-		}
-		rr.log = append(rr.log, d)
-	}
-}
-
-func (rr *Runner) play(st Step) error {
-	at := Epoch.Add(time.Duration(st.At))
-	if at.Before(rr.now) {
-		return fmt.Errorf("at %s is before the previous step", fmtDuration(time.Duration(st.At)))
-	}
-	from := len(rr.log)
-	rr.advance(at)
-	err := rr.act(st)
-	if st.Expect != nil {
-		rr.check(st.Expect, rr.log[from:], err)
-	} else if err != nil {
-		return err
-	}
-	return nil
-}
-
-func (rr *Runner) job(id string) error {
-	if rr.r.Job(id) == nil {
-		return fmt.Errorf("no live job %s", id)
-	}
-	return nil
-}
-
-func (rr *Runner) act(st Step) error {
-	now := rr.now
-	var ch routing.Changes
-	var err error
-	switch {
-	case st.Config != nil:
-		return rr.writeConfig(routing.Kind(st.Config.Kind), st.Config.ID, st.Config.Doc, false)
-	case st.Remove != nil:
-		delete(rr.docs, st.Remove.Kind+"/"+st.Remove.ID)
-		ch = rr.r.RemoveConfig(routing.Kind(st.Remove.Kind), st.Remove.ID, now)
-	case st.Worker != nil:
-		id, _ := st.Worker["id"].(string)
-		doc := map[string]any{}
-		for k, v := range st.Worker {
-			if k != "id" {
-				doc[k] = v
-			}
-		}
-		return rr.setConfig(routing.KindWorker, id, doc)
-	case st.Job != nil:
-		id, _ := st.Job["id"].(string)
-		var patch map[string]any
-		if patch, err = normalize(st.Job); err != nil {
-			return err
-		}
-		_, ch, err = rr.r.UpsertJob(rr.r.Job(id), id, patch, now)
-	case st.Accept != nil:
-		offer := rr.offers[[2]string{st.Accept.Job, st.Accept.Worker}]
-		if offer == "" {
-			offer = "none"
-		}
-		_, _, ch, err = rr.r.Accept(st.Accept.Worker, offer, now)
-	case st.Decline != nil:
-		offer := rr.offers[[2]string{st.Decline.Job, st.Decline.Worker}]
-		var retry time.Time
-		if st.Decline.RetryAfter > 0 {
-			retry = now.Add(time.Duration(st.Decline.RetryAfter))
-		}
-		ch, err = rr.r.Decline(st.Decline.Worker, offer, retry, now)
-	case st.Complete != nil:
-		ch, err = rr.r.Complete(st.Complete.Job, rr.assign[st.Complete.Job], st.Complete.Note, now)
-	case st.Close != nil:
-		var at time.Time
-		if st.Close.CloseAfter > 0 {
-			at = now.Add(time.Duration(st.Close.CloseAfter))
-		}
-		ch, err = rr.r.Close(st.Close.Job, rr.assign[st.Close.Job], st.Close.Disposition, st.Close.Note, at, now)
-	case st.Cancel != nil:
-		ch, err = rr.r.Cancel(st.Cancel.Job, st.Cancel.Note, st.Cancel.Disposition, now)
-	case st.Unassign != nil:
-		_, ch, err = rr.r.Unassign(st.Unassign.Job, rr.assign[st.Unassign.Job], st.Unassign.Suspend, now)
-	case st.Reclassify != nil:
-		ch, err = rr.r.Reclassify(st.Reclassify.Job, now)
-	case st.Delete != nil:
-		if err = rr.job(st.Delete.Job); err == nil {
-			ch = rr.r.DeleteJob(rr.r.Job(st.Delete.Job), now)
-		}
-	}
-	rr.record(ch)
-	return err
-}
-
-func (rr *Runner) check(e *Expect, got []Decision, err error) {
-	fail := func(format string, args ...any) {
-		rr.mismatch = append(rr.mismatch, fmt.Sprintf("step %d (at %s): ", rr.step, fmtDuration(rr.now.Sub(Epoch)))+fmt.Sprintf(format, args...))
-	}
-	switch {
-	case e.Error != "" && (err == nil || !strings.Contains(err.Error(), e.Error)):
-		fail("want the error %q, got %v", e.Error, err)
-	case e.Error == "" && err != nil:
-		fail("unexpected error: %v", err)
-	}
-	if e.Offers != nil {
-		var offers []string
-		for _, d := range got {
-			if d.Kind == "WorkerOfferIssued" {
-				offers = append(offers, d.Job+" "+d.Worker)
-			}
-		}
-		if strings.Join(offers, ", ") != strings.Join(e.Offers, ", ") {
-			fail("offers [%s], want [%s]", strings.Join(offers, ", "), strings.Join(e.Offers, ", "))
-		}
-	}
-	if e.Events != nil {
-		var evs []string
-		for i, d := range got {
-			s := d.String()
-			if i < len(e.Events) && !startsWithTime(e.Events[i]) {
-				s = strings.SplitN(s, " ", 2)[1]
-			}
-			evs = append(evs, s)
-		}
-		if strings.Join(evs, ", ") != strings.Join(e.Events, ", ") {
-			fail("events [%s], want [%s]", strings.Join(evs, ", "), strings.Join(e.Events, ", "))
-		}
-	}
-	for job, want := range e.Status {
-		got := "none"
-		if j := rr.r.Job(job); j != nil {
-			got = string(j.Status)
-		} else {
-			got = rr.finished(job)
-		}
-		if got != want {
-			fail("job %s is %s, want %s", job, got, want)
-		}
-	}
-	for w, want := range e.State {
-		if got := rr.r.WorkerView(w, rr.r.Worker(w))["state"]; got != want {
-			fail("worker %s is %v, want %s", w, got, want)
-		}
-	}
-	for job, want := range e.Position {
-		p, err := rr.r.Position(job, rr.now)
-		if err != nil || p.Position != want {
-			fail("job %s at position %d (%v), want %d", job, p.Position, err, want)
-		}
-	}
-}
-
-func startsWithTime(s string) bool {
-	first, _, _ := strings.Cut(s, " ")
-	_, err := time.ParseDuration(first)
-	return err == nil
-}
-
-// finished is the last status a job no longer held reached, from the log.
-func (rr *Runner) finished(job string) string {
-	for i := len(rr.log) - 1; i >= 0; i-- {
-		d := rr.log[i]
-		if d.Job != job {
-			continue
-		}
-		switch d.Kind {
-		case "JobClosed":
-			return "closed"
-		case "JobCancelled":
-			return "cancelled"
-		case "JobClassificationFailed":
-			return "classificationFailed"
-		case "JobDeleted":
-			return "deleted"
-		}
-	}
-	return "none"
-}
-
-// ErrMismatch reports a scenario whose run differs from its expectations.
-var ErrMismatch = errors.New("scenario: the run differs from the expectations")
-
-// Format prints a decision on one line: time, kind, job, worker, offer
-// and, with why, the candidates with their scores and the exclusions.
-func Format(d Decision, why bool) string {
-	s := d.String()
-	if d.Offer != "" {
-		s += " offer=" + d.Offer
-	}
-	if why && d.Why != nil {
-		s += " mode=" + string(d.Why.Mode) + " candidates=["
-		for i, c := range d.Why.Candidates {
-			if i > 0 {
-				s += " "
-			}
-			s += fmt.Sprintf("%s:%g", c.Worker, c.Score)
-		}
-		s += "]"
-		if len(d.Why.Excluded) > 0 {
-			ids := make([]string, 0, len(d.Why.Excluded))
-			for id := range d.Why.Excluded {
-				ids = append(ids, id)
-			}
-			sort.Strings(ids)
-			s += " excluded=["
-			for i, id := range ids {
-				if i > 0 {
-					s += "; "
-				}
-				s += id + ": " + d.Why.Excluded[id]
-			}
-			s += "]"
-		}
-	}
-	return s
 }
