@@ -1,175 +1,86 @@
 package routing
 
 import (
-	"encoding/json"
-	"fmt"
-	"reflect"
-	"time"
-
-	"github.com/google/uuid"
-
 	"github.com/switchboard-cc/switchboard/internal/event"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
 
-// Router events carry ACS's names and data shapes (Microsoft's samples in
-// Event Grid's schema): job events name the job, its channel and labels;
-// offer events the worker and the job; worker events the worker in the
-// 2022 vocabulary the events kept (totalCapacity, queueAssignments,
-// channelConfigurations). Every event is built from the router's state
-// under its lock, when the call that caused it ends.
-
-const eventPrefix = "Microsoft.Communication."
-
-// Events turns facts into the tenant's Router* events.
+// Events turns facts into the tenant's Router* events (events.go builds
+// each with ACS's shape). They are built under the router's lock when the
+// call that caused them ends, from the router's state then; a job's state
+// at reception is carried by its fact.
 func (r *Router) Events(t tenant.ID, facts []Fact) []event.Event {
 	out := make([]event.Event, 0, len(facts))
 	for _, f := range facts {
-		subject, data := r.eventData(f)
-		if data == nil {
-			continue
+		if e, ok := r.event(t, f); ok {
+			out = append(out, e)
 		}
-		raw, err := json.Marshal(data)
-		if err != nil {
-			continue
-		}
-		out = append(out, event.Event{ID: uuid.NewString(), Tenant: t, Type: eventPrefix + f.Kind, Subject: subject,
-			Time: f.At.UTC(), DataVersion: "1.0", Data: raw})
 	}
 	return out
 }
 
-// eventSelector is a worker selector as events show it.
-type eventSelector struct {
-	Key            string   `json:"key"`
-	LabelOperator  string   `json:"labelOperator"`
-	Value          any      `json:"value"`
-	TTLSeconds     *float64 `json:"ttlSeconds"` // null: never expires
-	State          string   `json:"state,omitempty"`
-	ExpirationTime string   `json:"expirationTime,omitempty"`
-}
-
-func eventSelectors(list []WorkerSelector) []eventSelector {
-	out := make([]eventSelector, 0, len(list))
-	for _, s := range list {
-		e := eventSelector{Key: s.Key, LabelOperator: string(s.LabelOperator), Value: s.Value, State: s.Status}
-		if s.ExpiresAfterSeconds > 0 {
-			ttl := s.ExpiresAfterSeconds
-			e.TTLSeconds = &ttl
-		}
-		if !s.ExpiresAt.IsZero() {
-			e.ExpirationTime = s.ExpiresAt.UTC().Format(time.RFC3339Nano)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// pascal is a job status as RouterJobReceived spells it.
-func pascal(s JobStatus) string {
-	if s == "" {
-		return ""
-	}
-	return string(s[0]-'a'+'A') + string(s[1:])
-}
-
-func (r *Router) eventData(f Fact) (string, map[string]any) {
-	if f.Job == nil {
-		return r.workerEvent(f)
-	}
-	j := f.Job
-	base := "job/" + j.ID + "/channel/" + j.ChannelID
-	d := map[string]any{"jobId": j.ID, "channelReference": j.ChannelReference, "channelId": j.ChannelID, "labels": orEmpty(j.Labels), "tags": orEmpty(j.Tags)}
+func (r *Router) event(t tenant.ID, f Fact) (event.Event, bool) {
+	at, j := f.At, f.Job
+	asg := Assignment{AssignmentID: f.Assignment, WorkerID: f.Worker}
 	switch f.Kind {
 	case "RouterJobReceived":
-		d["jobStatus"] = pascal(f.Status)
-		d["classificationPolicyId"] = j.ClassificationPolicyID
-		d["queueId"] = f.Queue
-		d["priority"] = f.Priority
-		d["requestedWorkerSelectors"] = eventSelectors(j.RequestedWorkerSelectors)
-		d["unavailableForMatching"] = j.MatchingMode.Kind != QueueAndMatch
-		if !j.ScheduledAt.IsZero() {
-			d["scheduledOn"] = j.ScheduledAt.UTC().Format(time.RFC3339Nano)
-		}
-		return base, d
+		received := *j
+		received.Status, received.Priority, received.QueueID = f.Status, f.Priority, f.Queue
+		return JobReceivedEvent(t, &received, at), true
 	case "RouterJobClassified":
-		q := r.queues[j.QueueID]
-		name, _ := q["name"].(string)
-		labels, _ := q["labels"].(map[string]any)
-		d["queueInfo"] = map[string]any{"id": j.QueueID, "name": name, "labels": orEmpty(labels)}
-		d["classificationPolicyId"], d["queueId"], d["priority"] = j.ClassificationPolicyID, j.QueueID, j.Priority
-		d["attachedWorkerSelectors"] = eventSelectors(j.AttachedWorkerSelectors)
-		return base + "/queue/" + j.QueueID, d
+		return JobClassifiedEvent(t, j, r.queues[j.QueueID], at), true
 	case "RouterJobClassificationFailed":
-		errs := make([]map[string]any, 0, len(f.Errors))
-		for _, e := range f.Errors {
-			errs = append(errs, map[string]any{"code": "ClassificationFailed", "message": e, "target": nil, "innererror": nil, "details": nil})
-		}
-		d["errors"], d["classificationPolicyId"] = errs, j.ClassificationPolicyID
-		return base + "/classificationpolicy/" + j.ClassificationPolicyID, d
+		return JobClassificationFailedEvent(t, j, f.Errors, at), true
 	case "RouterJobQueued":
-		d["queueId"], d["priority"] = j.QueueID, j.Priority
-		d["requestedWorkerSelectors"], d["attachedWorkerSelectors"] = eventSelectors(j.RequestedWorkerSelectors), eventSelectors(j.AttachedWorkerSelectors)
-		return base + "/queue/" + j.QueueID, d
-	case "RouterJobCompleted", "RouterJobUnassigned":
-		d["queueId"], d["assignmentId"], d["workerId"] = j.QueueID, f.Assignment, f.Worker
-		return base + "/assignment/" + f.Assignment, d
+		return JobQueuedEvent(t, j, at), true
+	case "RouterJobCompleted":
+		return JobCompletedEvent(t, j, asg, at), true
 	case "RouterJobClosed":
-		d["queueId"], d["assignmentId"], d["workerId"], d["dispositionCode"] = j.QueueID, f.Assignment, f.Worker, j.DispositionCode
-		return base + "/assignment/" + f.Assignment, d
+		return JobClosedEvent(t, j, asg, at), true
+	case "RouterJobUnassigned":
+		return JobUnassignedEvent(t, j, asg, at), true
 	case "RouterJobCancelled":
 		note := ""
 		if len(j.Notes) > 0 {
 			note = j.Notes[len(j.Notes)-1].Message
 		}
-		d["note"], d["dispositionCode"], d["queueId"] = note, j.DispositionCode, j.QueueID
-		return base + "/disposition/" + j.DispositionCode, d
+		return JobCancelledEvent(t, j, note, at), true
 	case "RouterJobExceptionTriggered":
-		d["ruleKey"], d["exceptionRuleId"] = f.Rule, f.Rule
-		return base + "/exceptionrule/" + f.Rule, d
+		return JobExceptionTriggeredEvent(t, j, f.Rule, at), true
 	case "RouterJobWorkerSelectorsExpired":
-		var req, att []WorkerSelector
+		var requested, attached []WorkerSelector
 		for _, s := range f.Expired {
 			if containsSelector(j.AttachedWorkerSelectors, s) {
-				att = append(att, s)
+				attached = append(attached, s)
 			} else {
-				req = append(req, s)
+				requested = append(requested, s)
 			}
 		}
-		d["queueId"] = j.QueueID
-		d["expiredRequestedWorkerSelectors"], d["expiredAttachedWorkerSelectors"] = eventSelectors(req), eventSelectors(att)
-		return base + "/queue/" + j.QueueID, d
+		return JobWorkerSelectorsExpiredEvent(t, j, requested, attached, at), true
 	case "RouterJobWaitingForActivation":
-		d["queueId"], d["priority"] = j.QueueID, j.Priority
-		d["requestedWorkerSelectors"], d["attachedWorkerSelectors"] = eventSelectors(j.RequestedWorkerSelectors), eventSelectors(j.AttachedWorkerSelectors)
-		d["unavailableForMatching"] = true
-		if !j.ScheduledAt.IsZero() {
-			d["scheduledOn"] = j.ScheduledAt.UTC().Format(time.RFC3339Nano)
-		}
-		return base, d
+		return JobWaitingForActivationEvent(t, j, at), true
 	case "RouterJobDeleted":
-		d["queueId"] = j.QueueID
-		return base, d
-	case "RouterWorkerOfferIssued", "RouterWorkerOfferAccepted", "RouterWorkerOfferDeclined", "RouterWorkerOfferExpired", "RouterWorkerOfferRevoked":
-		o := map[string]any{"workerId": f.Worker, "jobId": j.ID, "channelReference": j.ChannelReference, "channelId": j.ChannelID,
-			"queueId": j.QueueID, "offerId": f.Offer.OfferID}
-		switch f.Kind {
-		case "RouterWorkerOfferIssued":
-			o["offeredOn"], o["expiresOn"] = f.Offer.OfferedAt.UTC().Format(time.RFC3339Nano), f.Offer.ExpiresAt.UTC().Format(time.RFC3339Nano)
-			fallthrough
-		case "RouterWorkerOfferAccepted":
-			o["jobPriority"], o["jobLabels"], o["jobTags"] = j.Priority, orEmpty(j.Labels), orEmpty(j.Tags)
-			w := r.workers[f.Worker]
-			wl, _ := w["labels"].(map[string]any)
-			wt, _ := w["tags"].(map[string]any)
-			o["workerLabels"], o["workerTags"] = orEmpty(wl), orEmpty(wt)
-			if f.Kind == "RouterWorkerOfferAccepted" {
-				o["assignmentId"] = f.Assignment
-			}
-		}
-		return "worker/" + f.Worker + "/job/" + j.ID, o
+		return JobDeletedEvent(t, j, at), true
+	case "RouterWorkerOfferIssued":
+		return OfferIssuedEvent(t, j, r.workers[f.Worker], f.Offer, at), true
+	case "RouterWorkerOfferAccepted":
+		return OfferAcceptedEvent(t, j, r.workers[f.Worker], f.Offer, f.Assignment, at), true
+	case "RouterWorkerOfferDeclined":
+		return OfferDeclinedEvent(t, j, f.Worker, f.Offer, at), true
+	case "RouterWorkerOfferExpired":
+		return OfferExpiredEvent(t, j, f.Worker, f.Offer, at), true
+	case "RouterWorkerOfferRevoked":
+		return OfferRevokedEvent(t, j, f.Worker, f.Offer, at), true
+	case "RouterWorkerRegistered":
+		return WorkerRegisteredEvent(t, r.workers[f.Worker], r.queues, at), true
+	case "RouterWorkerUpdated":
+		return WorkerUpdatedEvent(t, f.WorkerBefore, r.workers[f.Worker], r.queues, at), true
+	case "RouterWorkerDeregistered":
+		return WorkerDeregisteredEvent(t, f.Worker, at), true
+	case "RouterWorkerDeleted":
+		return WorkerDeletedEvent(t, f.Worker, at), true
 	}
-	return "", nil
+	return event.Event{}, false
 }
 
 func containsSelector(list []WorkerSelector, s WorkerSelector) bool {
@@ -179,65 +90,4 @@ func containsSelector(list []WorkerSelector, s WorkerSelector) bool {
 		}
 	}
 	return false
-}
-
-func orEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
-}
-
-// workerEvent builds the worker events from the worker's document.
-func (r *Router) workerEvent(f Fact) (string, map[string]any) {
-	subject := "worker/" + f.Worker
-	switch f.Kind {
-	case "RouterWorkerDeregistered", "RouterWorkerDeleted":
-		return subject, map[string]any{"workerId": f.Worker}
-	case "RouterWorkerRegistered", "RouterWorkerUpdated":
-	default:
-		return "", nil
-	}
-	doc := r.workers[f.Worker]
-	d := r.workerData(f.Worker, doc)
-	if f.Kind == "RouterWorkerUpdated" {
-		before := r.workerData(f.Worker, f.WorkerBefore)
-		changed := []string{}
-		for _, p := range []struct{ name, key string }{{"AvailableForOffers", "availableForOffers"}, {"TotalCapacity", "totalCapacity"},
-			{"QueueAssignments", "queueAssignments"}, {"Labels", "labels"}, {"Tags", "tags"}, {"ChannelConfigurations", "channelConfigurations"}} {
-			if !reflect.DeepEqual(jsonOf(before[p.key]), jsonOf(d[p.key])) {
-				changed = append(changed, p.name)
-			}
-		}
-		d["updatedWorkerProperties"] = changed
-	}
-	return subject, d
-}
-
-func (r *Router) workerData(id string, doc map[string]any) map[string]any {
-	spec := workerSpec(id, doc)
-	queues := make([]map[string]any, 0, len(spec.Queues))
-	for _, q := range spec.Queues {
-		qd := r.queues[q]
-		name, _ := qd["name"].(string)
-		labels, _ := qd["labels"].(map[string]any)
-		queues = append(queues, map[string]any{"id": q, "name": name, "labels": orEmpty(labels)})
-	}
-	channels := make([]map[string]any, 0, len(spec.Channels))
-	for _, c := range sortedKeys(spec.Channels) {
-		ch := map[string]any{"channelId": c, "capacityCostPerJob": spec.Channels[c].Cost}
-		if spec.Channels[c].MaxJobs > 0 {
-			ch["maxNumberOfJobs"] = spec.Channels[c].MaxJobs
-		}
-		channels = append(channels, ch)
-	}
-	labels, _ := doc["labels"].(map[string]any)
-	tags, _ := doc["tags"].(map[string]any)
-	return map[string]any{"workerId": id, "totalCapacity": spec.Capacity, "queueAssignments": queues, "labels": orEmpty(labels),
-		"channelConfigurations": channels, "tags": orEmpty(tags), "availableForOffers": spec.Available}
-}
-
-func jsonOf(v any) string {
-	raw, _ := json.Marshal(v)
-	return fmt.Sprint(string(raw))
 }

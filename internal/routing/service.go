@@ -269,7 +269,7 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		kept := facts[:0:0]
 		ctx := tenant.With(context.Background(), tr.t)
 		for _, f := range facts {
-			if s.wanted(ctx, tr.t, eventPrefix+f.Kind) {
+			if s.wanted(ctx, tr.t, "Microsoft.Communication."+f.Kind) {
 				kept = append(kept, f)
 			}
 		}
