@@ -257,7 +257,20 @@ func (rr *Runner) record(ch routing.Changes) {
 		reason, _ := doc["pausedReason"].(string)
 		paused[id] = reason
 	}
-	for _, f := range ch.Facts {
+	// A fact's job is the job as the call left it: its queue and priority
+	// are those of a JobQueued or JobClassified fact unless an exception
+	// rule moved the job later in the same call.
+	moved := map[int]bool{}
+	later := map[string]bool{}
+	for i := len(ch.Facts) - 1; i >= 0; i-- {
+		if f := ch.Facts[i]; f.Job != nil {
+			moved[i] = later[f.Job.ID]
+			if f.Kind == "RouterJobExceptionTriggered" {
+				later[f.Job.ID] = true
+			}
+		}
+	}
+	for i, f := range ch.Facts {
 		d := Decision{At: f.At.Sub(rr.start), Time: f.At, Kind: strings.TrimPrefix(f.Kind, "Router"), Worker: f.Worker, Offer: f.Offer.OfferID, Step: rr.step}
 		if f.Job != nil {
 			d.Job = f.Job.ID
@@ -277,7 +290,9 @@ func (rr *Runner) record(ch routing.Changes) {
 		case "RouterJobExceptionTriggered":
 			d.Note = "rule=" + f.Rule
 		case "RouterJobQueued", "RouterJobClassified":
-			d.Note = fmt.Sprintf("queue=%s priority=%d", f.Job.QueueID, f.Job.Priority)
+			if !moved[i] {
+				d.Note = fmt.Sprintf("queue=%s priority=%d", f.Job.QueueID, f.Job.Priority)
+			}
 		case "RouterJobClassificationFailed":
 			d.Note = fmt.Sprintf("errors=%q", strings.Join(f.Errors, "; "))
 		case "RouterJobWorkerSelectorsExpired":
