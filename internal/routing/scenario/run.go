@@ -440,6 +440,24 @@ func (rr *Runner) check(e *Expect, got []Decision, err error) {
 			fail("worker %s has load %g, want %g", w, got, want)
 		}
 	}
+	for _, job := range sorted(e.Queue) {
+		got := "none"
+		if j := rr.r.Job(job); j != nil {
+			got = j.QueueID
+		}
+		if want := e.Queue[job]; got != want {
+			fail("job %s is in queue %s, want %s", job, got, want)
+		}
+	}
+	for _, job := range sorted(e.Priority) {
+		if j := rr.r.Job(job); j == nil || j.Priority != e.Priority[job] {
+			got := "none"
+			if j != nil {
+				got = fmt.Sprint(j.Priority)
+			}
+			fail("job %s has priority %s, want %d", job, got, e.Priority[job])
+		}
+	}
 	for _, job := range sorted(e.Position) {
 		p, err := rr.r.Position(job, rr.now)
 		if want := e.Position[job]; err != nil || p.Position != want {

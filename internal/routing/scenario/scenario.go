@@ -26,8 +26,9 @@
 // unassign (suspend), reclassify, delete — each naming its job and, for
 // offers, its worker. Expectations: offers, events (every fact of the
 // step, in order, each "[time] Kind [job] [worker]"), status (job →
-// status), state (worker → state), load (worker → load ratio), position
-// (job → place), error (the action must fail with this text).
+// status), state (worker → state), load (worker → load ratio), queue
+// (job → queue), priority (job → priority), position (job → place), error
+// (the action must fail with this text).
 package scenario
 
 import (
@@ -112,6 +113,8 @@ type Expect struct {
 	Status   map[string]string  `yaml:"status" json:"status"`
 	State    map[string]string  `yaml:"state" json:"state"`
 	Load     map[string]float64 `yaml:"load" json:"load"`
+	Queue    map[string]string  `yaml:"queue" json:"queue"`
+	Priority map[string]int     `yaml:"priority" json:"priority"`
 	Position map[string]int     `yaml:"position" json:"position"`
 	Error    string             `yaml:"error" json:"error"`
 }

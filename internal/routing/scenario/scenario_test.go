@@ -124,7 +124,7 @@ func TestMismatchesSayWhere(t *testing.T) {
 steps:
   - at: 1s
     job: {id: j, channelId: chat, queueId: q}
-    expect: {offers: [j b], status: {j: assigned}, state: {a: inactive}, load: {a: 0.5}, position: {j: 2}, error: nope}
+    expect: {offers: [j b], status: {j: assigned}, state: {a: inactive}, load: {a: 0.5}, queue: {j: other}, priority: {j: 3}, position: {j: 2}, error: nope}
   - {at: 20s, expect: {events: [9s WorkerOfferExpired j a, 11s WorkerOfferIssued j a]}}
 `
 	sc, err := scenario.Parse([]byte(src))
@@ -141,6 +141,8 @@ steps:
 		`step 1 (line 7), at 1s: job j is queued, want assigned`,
 		`step 1 (line 7), at 1s: worker a is active, want inactive`,
 		`step 1 (line 7), at 1s: worker a has load 0, want 0.5`,
+		`step 1 (line 7), at 1s: job j is in queue q, want other`,
+		`step 1 (line 7), at 1s: job j has priority 1, want 3`,
 		`step 1 (line 7), at 1s: job j at position 1 (<nil>), want 2`,
 		`step 2 (line 10), at 20s: events [11s WorkerOfferExpired j a, 11s WorkerOfferIssued j a], want [9s WorkerOfferExpired j a, 11s WorkerOfferIssued j a]`,
 	}
