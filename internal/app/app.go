@@ -35,6 +35,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
 	"github.com/switchboard-cc/switchboard/internal/telemetry"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
 	"github.com/switchboard-cc/switchboard/internal/tlsutil"
 	"github.com/switchboard-cc/switchboard/internal/web"
 	"github.com/switchboard-cc/switchboard/internal/webhook"
@@ -206,6 +207,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.startMaintenance()
 	a.startRetention()
+	a.startRouters()
 	handler := a.API.Handler()
 	if a.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
@@ -357,6 +359,38 @@ func (a *App) startRetention() {
 				slog.Warn("retention sweep", "err", err)
 			}
 			cancel()
+		}
+	}()
+}
+
+// startRouters loads the routers of tenants with live jobs, so that their
+// queued jobs are offered and their timers run before anyone calls. In a
+// cluster it looks again every few seconds: the tenants of a node that
+// died are taken over when its leases lapse.
+func (a *App) startRouters() {
+	var local func(ctx context.Context, t tenant.ID) (bool, error)
+	if a.owners != nil {
+		local = a.owners.Local
+	}
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		t := time.NewTicker(routerLeaseTTL / 2)
+		defer t.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), routerLeaseTTL)
+			if err := a.Router.WarmAll(ctx, local); err != nil {
+				slog.Warn("routing: warm routers", "err", err)
+			}
+			cancel()
+			if a.owners == nil {
+				return // one process: once is enough
+			}
+			select {
+			case <-a.stopBG:
+				return
+			case <-t.C:
+			}
 		}
 	}()
 }

@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,10 +24,42 @@ func TestKill9KeepsRoutingState(t *testing.T) {
 	dataDir := t.TempDir()
 	httpAddr, httpsAddr := crashFreeAddr(t), crashFreeAddr(t)
 	start := func() *crashServer {
-		return startCrashServer(t, bin, "serve", "--demo", "--data", dataDir, "--http-addr", httpAddr, "--https-addr", httpsAddr, "--log-level", "warn")
+		return startCrashServer(t, bin, "serve", "--demo", "--data", dataDir, "--http-addr", httpAddr, "--https-addr", httpsAddr, "--log-level", "warn",
+			"--outbound-allow-loopback")
 	}
 	srv := start()
 	admin := routerClient{srv.client(t)}
+	// Offers announced to a webhook: after the restart they must come
+	// without anyone calling the router.
+	var offersMu sync.Mutex
+	offersAfter := map[string]bool{} // job ids offered in events raised after the restart
+	var restartedAt time.Time
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var evs []struct {
+			EventType string    `json:"eventType"`
+			EventTime time.Time `json:"eventTime"`
+			Data      struct {
+				ValidationCode string `json:"validationCode"`
+				JobID          string `json:"jobId"`
+			} `json:"data"`
+		}
+		if json.NewDecoder(r.Body).Decode(&evs) != nil || len(evs) != 1 {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("aeg-event-type") == "SubscriptionValidation" {
+			_ = json.NewEncoder(w).Encode(map[string]string{"validationResponse": evs[0].Data.ValidationCode})
+			return
+		}
+		offersMu.Lock()
+		if !restartedAt.IsZero() && evs[0].EventTime.After(restartedAt) {
+			offersAfter[evs[0].Data.JobID] = true
+		}
+		offersMu.Unlock()
+	}))
+	defer hook.Close()
+	admin.must(t, "POST", "/eventSubscriptions?api-version=2026-11-01", map[string]any{"endpoint": hook.URL,
+		"includedEventTypes": []string{"Microsoft.Communication.RouterWorkerOfferIssued"}}, 201)
 	admin.must(t, "PATCH", "/routing/distributionPolicies/dp"+routerVersion, map[string]any{"offerExpiresAfterSeconds": 600, "mode": map[string]any{"kind": "longestIdle"}}, 201)
 	admin.must(t, "PATCH", "/routing/queues/q"+routerVersion, map[string]any{"distributionPolicyId": "dp"}, 201)
 	const workers = 40
@@ -70,7 +104,8 @@ func TestKill9KeepsRoutingState(t *testing.T) {
 			}
 		})
 	}
-	for w := range workers {
+	// Workers w30 … w39 never answer: their offers are open at the kill.
+	for w := range workers - 10 {
 		wg.Go(func() {
 			worker := fmt.Sprintf("w%02d", w)
 			for !killed.Load() {
@@ -107,7 +142,20 @@ func TestKill9KeepsRoutingState(t *testing.T) {
 	}
 	<-srv.exited
 
+	offersMu.Lock()
+	restartedAt = time.Now()
+	offersMu.Unlock()
 	srv = start()
+	// Before any call to the router, the restarted node offers the queued
+	// jobs again and says so.
+	switchboardtest.Eventually(t, 20*time.Second, func() error {
+		offersMu.Lock()
+		defer offersMu.Unlock()
+		if len(offersAfter) == 0 {
+			return errors.New("no offer announced since the restart")
+		}
+		return nil
+	})
 	c = routerClient{srv.client(t)}
 	queued := 0
 	for id := range created {

@@ -39,6 +39,8 @@ type JobFilter struct {
 
 // JobStore persists jobs; tenant-scoped.
 type JobStore interface {
+	// RouterTenants lists the tenants with jobs not finished.
+	RouterTenants(ctx context.Context) ([]tenant.ID, error)
 	RouterJob(ctx context.Context, t tenant.ID, id string) (JobRecord, error)
 	RouterJobs(ctx context.Context, t tenant.ID, f JobFilter, after string, limit int) ([]JobRecord, error)
 	LiveRouterJobs(ctx context.Context, t tenant.ID) ([]JobRecord, error)
@@ -142,18 +144,38 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if tr.r == nil || tr.broken {
-		r, err := s.load(ctx, t)
+		r, restored, err := s.load(ctx, t)
 		if err != nil {
 			return nil, err
 		}
 		tr.r, tr.broken = r, false
 		s.recordLoad(t, r, s.now())
+		// Offers the restart made are stored and announced like any others.
+		if len(restored.Facts) > 0 || len(restored.Jobs) > 0 {
+			tr.pending = append(tr.pending, s.record(tr, restored))
+			if !tr.commit {
+				tr.commit = true
+				go s.flush(context.WithoutCancel(ctx), tr)
+			}
+		}
+		// Offers made while loading expire, and other timers fire, without
+		// waiting for the tenant's next call.
+		tr.wakeAt, tr.timer = time.Time{}, nil
+		s.arm(tr)
 	}
 	return tr, nil
 }
 
+// Warm loads a tenant's router now (after a restart, or when this node
+// takes the tenant over), so that its queued jobs are offered and its
+// timers run before anyone calls.
+func (s *Service) Warm(ctx context.Context) error {
+	_, err := s.router(ctx)
+	return err
+}
+
 // load builds a tenant's router from its stored configuration and jobs.
-func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, error) {
+func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, Changes, error) {
 	r := NewRouter(uuid.NewString)
 	now := s.now()
 	for _, kind := range []Kind{KindDistributionPolicy, KindClassificationPolicy, KindExceptionPolicy, KindQueue, KindWorker} {
@@ -161,12 +183,12 @@ func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, error) {
 		for {
 			page, err := s.config.store.ConfigEntities(ctx, t, kind, after, 500)
 			if err != nil {
-				return nil, fmt.Errorf("routing: load %s: %w", kind, err)
+				return nil, Changes{}, fmt.Errorf("routing: load %s: %w", kind, err)
 			}
 			for _, e := range page {
 				doc, err := Decode(e.Doc)
 				if err != nil {
-					return nil, err
+					return nil, Changes{}, err
 				}
 				r.SetConfig(kind, e.ID, doc, now)
 			}
@@ -178,28 +200,28 @@ func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, error) {
 	}
 	recs, err := s.jobs.LiveRouterJobs(ctx, t)
 	if err != nil {
-		return nil, err
+		return nil, Changes{}, err
 	}
 	jobs := make([]*Job, 0, len(recs))
 	for _, rec := range recs {
 		j, err := decodeRecord(rec)
 		if err != nil {
-			return nil, err
+			return nil, Changes{}, err
 		}
 		jobs = append(jobs, j)
 	}
 	// Work in hand first: its capacity must be taken before queued jobs
-	// are offered. Offers the restart issues are written by the next
-	// call's commit.
+	// are offered.
 	held := func(j *Job) bool { return j.Status == StatusAssigned || j.Status == StatusCompleted }
+	var restored Changes
 	for _, pass := range []bool{true, false} {
 		for _, j := range jobs {
 			if held(j) == pass {
-				r.Restore(j, now)
+				restored.merge(r.Restore(j, now))
 			}
 		}
 	}
-	return r, nil
+	return r, restored, nil
 }
 
 func decodeRecord(rec JobRecord) (*Job, error) {

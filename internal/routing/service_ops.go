@@ -351,3 +351,23 @@ func (s *Service) read(ctx context.Context, fn func(r *Router) error) error {
 	defer tr.mu.Unlock()
 	return fn(tr.r)
 }
+
+// WarmAll loads the router of every tenant with live jobs that local
+// says this node runs (nil: all).
+func (s *Service) WarmAll(ctx context.Context, local func(ctx context.Context, t tenant.ID) (bool, error)) error {
+	tenants, err := s.jobs.RouterTenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if local != nil {
+			if mine, err := local(ctx, t); err != nil || !mine {
+				continue
+			}
+		}
+		if err := s.Warm(tenant.With(ctx, t)); err != nil {
+			s.log.Warn("routing: load tenant", "tenant", t, "err", err)
+		}
+	}
+	return nil
+}

@@ -147,3 +147,21 @@ func (s *Store) LiveRouterJobs(ctx context.Context, t tenant.ID) ([]routing.JobR
 	}
 	return out, rows.Err()
 }
+
+func (s *Store) RouterTenants(ctx context.Context) ([]tenant.ID, error) {
+	rows, err := s.db.reader(ctx).QueryContext(ctx, `SELECT DISTINCT tenant_id FROM routing_jobs WHERE status NOT IN ($1, $2, $3, $4)`,
+		terminalStatuses[0], terminalStatuses[1], terminalStatuses[2], terminalStatuses[3])
+	if err != nil {
+		return nil, fmt.Errorf("store: router tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []tenant.ID
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, tenant.ID(t))
+	}
+	return out, rows.Err()
+}
