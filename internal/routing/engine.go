@@ -433,6 +433,14 @@ func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
 		return nil
 	}
 	queued := j.worker == ""
+	var out []Decision
+	if queued && (s.Queue != j.Queue || s.Channel != j.Channel) {
+		// Offers made for another queue or channel (and at its cost) no
+		// longer stand.
+		for _, o := range sortedOffers(j.offers) {
+			out = append(out, e.drop(o, OfferRevoked))
+		}
+	}
 	if queued {
 		e.dequeue(j)
 	}
@@ -440,7 +448,7 @@ func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
 	if queued {
 		e.enqueue(j) // marks the queue
 	}
-	return e.match(now)
+	return append(out, e.match(now)...)
 }
 
 // Restore puts back a job a worker had accepted before a restart: it holds

@@ -300,3 +300,25 @@ func TestLateAcceptOnlyTellsTheOfferedWorker(t *testing.T) {
 		}
 	}
 }
+
+// A queued job moved to another queue or channel loses the offers made
+// for the old one, and the capacity they held comes back.
+func TestJobMovedLosesItsOffers(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":60,"mode":{"kind":"longestIdle"}}`},
+		KindQueue:              {"q1": `{"distributionPolicyId":"dp"}`, "q2": `{"distributionPolicyId":"dp"}`},
+		KindWorker: {"a": `{"capacity":100,"queues":["q1"],"channels":[{"channelId":"chat","capacityCostPerJob":20},{"channelId":"voice","capacityCostPerJob":100}],"availableForOffers":true}`,
+			"b": `{"capacity":100,"queues":["q2"],"channels":[{"channelId":"chat","capacityCostPerJob":20}],"availableForOffers":true}`},
+	})
+	_, ch := mustJob(t, r, "j", `{"channelId":"chat","queueId":"q1"}`, t0)
+	if fmt.Sprint(facts(ch)) != "[RouterJobReceived RouterJobQueued RouterWorkerOfferIssued a]" {
+		t.Fatalf("%v", facts(ch))
+	}
+	_, ch = mustJob(t, r, "j", `{"queueId":"q2"}`, t0.Add(time.Second))
+	if fmt.Sprint(facts(ch)) != "[RouterWorkerOfferRevoked a RouterWorkerOfferIssued b]" {
+		t.Fatalf("moving the job: %v", facts(ch))
+	}
+	if used, _ := r.eng.Load("a"); used != 0 {
+		t.Fatalf("a still holds %d for a job it lost", used)
+	}
+}
