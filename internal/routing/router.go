@@ -29,8 +29,9 @@ type Fact struct {
 	Expired    []WorkerSelector
 	// WorkerBefore is the worker's previous document (RouterWorkerUpdated).
 	WorkerBefore map[string]any
-	// The job as it stood when received (the call goes on to classify and
-	// queue it before its events are built).
+	// The job as it stood when received, classified, queued or when an
+	// exception rule fired (the call may go on to move it before its
+	// events are built).
 	Status   JobStatus
 	Priority int
 	Queue    string

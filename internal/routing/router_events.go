@@ -22,6 +22,13 @@ func (r *Router) Events(t tenant.ID, facts []Fact) []event.Event {
 func (r *Router) event(t tenant.ID, f Fact) (event.Event, bool) {
 	at, j := f.At, f.Job
 	asg := Assignment{AssignmentID: f.Assignment, WorkerID: f.Worker}
+	if f.Queue != "" && f.Kind != "RouterJobReceived" {
+		// Queued or classified where the fact says: an exception rule may
+		// have moved the job later in the same call.
+		then := *j
+		then.QueueID, then.Priority = f.Queue, f.Priority
+		j = &then
+	}
 	switch f.Kind {
 	case "RouterJobReceived":
 		received := *j

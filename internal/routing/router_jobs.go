@@ -258,7 +258,7 @@ func (r *Router) route(ch *Changes, j *Job, now time.Time) {
 			ch.fact(Fact{Kind: "RouterJobClassificationFailed", At: now, Job: j, Errors: []string{err.Error()}})
 			return
 		}
-		ch.fact(Fact{Kind: "RouterJobClassified", At: now, Job: j})
+		ch.fact(Fact{Kind: "RouterJobClassified", At: now, Job: j, Queue: j.QueueID, Priority: j.Priority})
 	}
 	j.Status = StatusQueued
 	if j.EnqueuedAt.IsZero() {
@@ -266,7 +266,7 @@ func (r *Router) route(ch *Changes, j *Job, now time.Time) {
 	}
 	r.stampSelectors(j, now)
 	ch.job(j)
-	ch.fact(Fact{Kind: "RouterJobQueued", At: now, Job: j})
+	ch.fact(Fact{Kind: "RouterJobQueued", At: now, Job: j, Queue: j.QueueID, Priority: j.Priority})
 	ds, _ := r.eng.SubmitAt(r.spec(j, now), j.EnqueuedAt, now)
 	r.armExceptions(j)
 	r.checkExceptions(ch, j.ID, now)
@@ -417,7 +417,7 @@ func (r *Router) checkExceptions(ch *Changes, id string, now time.Time) {
 			fired[a.Rule] = true
 			j.FiredExceptions = append(j.FiredExceptions, a.Rule)
 			ch.job(j)
-			ch.fact(Fact{Kind: "RouterJobExceptionTriggered", At: now, Job: j, Rule: a.Rule})
+			ch.fact(Fact{Kind: "RouterJobExceptionTriggered", At: now, Job: j, Rule: a.Rule, Queue: j.QueueID, Priority: j.Priority})
 		}
 		if r.jobs[id] != j {
 			return // cancelled by an earlier action
@@ -662,7 +662,7 @@ func (r *Router) Unassign(id, aid string, suspend bool, now time.Time) (int, Cha
 		j.MatchingMode = MatchingMode{Kind: Suspend}
 	} else {
 		j.Status = StatusQueued
-		ch.fact(Fact{Kind: "RouterJobQueued", At: now, Job: j})
+		ch.fact(Fact{Kind: "RouterJobQueued", At: now, Job: j, Queue: j.QueueID, Priority: j.Priority})
 	}
 	r.apply(&ch, r.eng.Unassign(id, suspend, now), now)
 	return j.Unassignments, ch, nil

@@ -257,20 +257,7 @@ func (rr *Runner) record(ch routing.Changes) {
 		reason, _ := doc["pausedReason"].(string)
 		paused[id] = reason
 	}
-	// A fact's job is the job as the call left it: its queue and priority
-	// are those of a JobQueued or JobClassified fact unless an exception
-	// rule moved the job later in the same call.
-	moved := map[int]bool{}
-	later := map[string]bool{}
-	for i := len(ch.Facts) - 1; i >= 0; i-- {
-		if f := ch.Facts[i]; f.Job != nil {
-			moved[i] = later[f.Job.ID]
-			if f.Kind == "RouterJobExceptionTriggered" {
-				later[f.Job.ID] = true
-			}
-		}
-	}
-	for i, f := range ch.Facts {
+	for _, f := range ch.Facts {
 		d := Decision{At: f.At.Sub(rr.start), Time: f.At, Kind: strings.TrimPrefix(f.Kind, "Router"), Worker: f.Worker, Offer: f.Offer.OfferID, Step: rr.step}
 		if f.Job != nil {
 			d.Job = f.Job.ID
@@ -288,11 +275,11 @@ func (rr *Runner) record(ch routing.Changes) {
 		case "RouterWorkerOfferAccepted":
 			rr.assign[d.Job] = f.Assignment
 		case "RouterJobExceptionTriggered":
-			d.Note = "rule=" + f.Rule
+			d.Note = fmt.Sprintf("rule=%s queue=%s", f.Rule, f.Queue)
 		case "RouterJobQueued", "RouterJobClassified":
-			if !moved[i] {
-				d.Note = fmt.Sprintf("queue=%s priority=%d", f.Job.QueueID, f.Job.Priority)
-			}
+			// Where the job stood then (an exception rule may move it later
+			// in the same call).
+			d.Note = fmt.Sprintf("queue=%s priority=%d", f.Queue, f.Priority)
 		case "RouterJobClassificationFailed":
 			d.Note = fmt.Sprintf("errors=%q", strings.Join(f.Errors, "; "))
 		case "RouterJobWorkerSelectorsExpired":
