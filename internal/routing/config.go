@@ -97,6 +97,9 @@ func (c *Config) Upsert(ctx context.Context, kind Kind, id string, patch map[str
 		if err := c.checkRefs(ctx, t, refs); err != nil {
 			return err
 		}
+		if err := c.checkCycles(ctx, t, kind, id, doc); err != nil {
+			return err
+		}
 		raw, err := json.Marshal(doc)
 		if err != nil {
 			return err
