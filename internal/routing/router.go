@@ -476,7 +476,34 @@ func (h *timerHeap) Pop() any {
 	return t
 }
 
-func (r *Router) push(t timer) { heap.Push(&r.timers, t) }
+func (r *Router) push(t timer) {
+	heap.Push(&r.timers, t)
+	// Timers of offers answered, and of jobs gone, stay in the heap until
+	// their time; when they outnumber the live ones the heap is swept, so
+	// that a busy router's heap follows its live work, not its history.
+	if n := len(r.timers); n > 4096 && n > 4*(len(r.offers)+len(r.jobs)) {
+		live := r.timers[:0]
+		for _, t := range r.timers {
+			if r.timerLive(t) {
+				live = append(live, t)
+			}
+		}
+		clear(r.timers[len(live):])
+		r.timers = live
+		heap.Init(&r.timers)
+	}
+}
+
+// timerLive reports whether a timer still has something to do.
+func (r *Router) timerLive(t timer) bool {
+	switch t.kind {
+	case timerOffer:
+		return r.offers[t.key] != nil
+	case timerSelector, timerWait, timerSchedule, timerClose:
+		return r.jobs[t.key] != nil
+	}
+	return true
+}
 
 // NextWake is when the router next has something to do (zero: nothing).
 func (r *Router) NextWake() time.Time {

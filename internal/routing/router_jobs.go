@@ -26,10 +26,21 @@ func (r *Router) Job(id string) *Job { return r.jobs[id] }
 
 // Clone copies a job, deeply, for a caller that keeps it past the next call.
 func (j *Job) Clone() *Job {
-	raw, _ := json.Marshal(j)
-	var c Job
-	_ = json.Unmarshal(raw, &c)
-	c.Version = j.Version
+	c := *j
+	c.Labels, c.Tags = maps.Clone(j.Labels), maps.Clone(j.Tags)
+	c.RequestedWorkerSelectors = slices.Clone(j.RequestedWorkerSelectors)
+	c.AttachedWorkerSelectors = slices.Clone(j.AttachedWorkerSelectors)
+	c.Notes = slices.Clone(j.Notes)
+	c.FiredExceptions = slices.Clone(j.FiredExceptions)
+	// Trail entries are never changed once written: sharing them is safe.
+	c.Trail = slices.Clone(j.Trail)
+	if j.Assignments != nil {
+		c.Assignments = make(map[string]*Assignment, len(j.Assignments))
+		for id, a := range j.Assignments {
+			cp := *a
+			c.Assignments[id] = &cp
+		}
+	}
 	return &c
 }
 

@@ -322,3 +322,27 @@ func TestJobMovedLosesItsOffers(t *testing.T) {
 		t.Fatalf("a still holds %d for a job it lost", used)
 	}
 }
+
+// Timers of answered offers do not pile up: the heap follows live work.
+func TestTimerHeapFollowsLiveWork(t *testing.T) {
+	r := testRouter(t, map[Kind]map[string]string{
+		KindDistributionPolicy: {"dp": `{"offerExpiresAfterSeconds":3600,"mode":{"kind":"longestIdle"}}`},
+		KindQueue:              {"q": `{"distributionPolicyId":"dp"}`},
+		KindWorker:             {"w": `{"capacity":1,"queues":["q"],"channels":[{"channelId":"voice","capacityCostPerJob":1}],"availableForOffers":true}`},
+	})
+	for i := range 20000 {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		id := fmt.Sprint("j", i)
+		_, ch := mustJob(t, r, id, `{"channelId":"voice","queueId":"q"}`, now)
+		aid, _, _, err := r.Accept("w", ch.Facts[len(ch.Facts)-1].Offer.OfferID, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Close(id, aid, "", "", time.Time{}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(r.timers); n > 8192 {
+		t.Fatalf("%d timers held for no live offer or job", n)
+	}
+}

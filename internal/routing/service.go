@@ -74,11 +74,12 @@ func NewService(config *Config, jobs JobStore, outbox Outbox, log *slog.Logger) 
 }
 
 type pendingWrite struct {
-	jobs    []JobRecord
-	deleted []string
-	workers []Entity
-	events  []event.Event
-	done    chan error
+	snapshots []*Job // encoded into jobs by the committer
+	jobs      []JobRecord
+	deleted   []string
+	workers   []Entity
+	events    []event.Event
+	done      chan error
 }
 
 type tenantRouter struct {
@@ -276,9 +277,9 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 	w := &pendingWrite{done: make(chan error, 1), deleted: ch.Deleted}
 	for _, j := range ch.Jobs {
 		j.Version++
-		doc, _ := json.Marshal(j)
-		w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
-			ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
+		// A copy now (the job changes again once the lock is released);
+		// the committer encodes it.
+		w.snapshots = append(w.snapshots, j.Clone())
 	}
 	for _, doc := range ch.Workers {
 		id, _ := doc["id"].(string)
@@ -319,6 +320,14 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 			return
 		}
 		tr.mu.Unlock()
+		for _, w := range batch {
+			for _, j := range w.snapshots {
+				doc, _ := json.Marshal(j)
+				w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
+					ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
+			}
+			w.snapshots = nil
+		}
 		err := s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
 			var jobs []JobRecord
 			var deleted []string

@@ -122,12 +122,26 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 	if err != nil {
 		return nil, false, err
 	}
+	// A job the router does not hold is read before taking the lock: the
+	// lock serialises the tenant's routing, and a read under it would
+	// hold everyone up.
+	stored, err := s.stored(ctx, id)
+	if err != nil && errs.KindOf(err) != errs.KindNotFound {
+		return nil, false, err
+	}
 	err = s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
 		r.resolved = resolved
 		defer func() { r.resolved = nil }()
-		cur, err := s.current(ctx, r, id)
-		if err != nil {
-			return Changes{}, err
+		cur := r.Job(id)
+		if cur == nil && stored != nil {
+			cur = stored
+			if !stored.Status.Terminal() {
+				// It finished (or went) meanwhile: read it again.
+				var err error
+				if cur, err = s.current(ctx, r, id); err != nil {
+					return Changes{}, err
+				}
+			}
 		}
 		switch {
 		case cur == nil && ifMatch != 0:
