@@ -567,6 +567,22 @@ func (e *Engine) Load(workerID string) (used, capacity int) {
 	return w.used, w.Capacity
 }
 
+// Cost is what a job of the channel costs the worker.
+func (e *Engine) Cost(workerID, channel string) int {
+	if w := e.workers[workerID]; w != nil {
+		return w.Channels[channel].Cost
+	}
+	return 0
+}
+
+// WrapUp is the worker's wrap-up time.
+func (e *Engine) WrapUp(workerID string) time.Duration {
+	if w := e.workers[workerID]; w != nil {
+		return w.WrapUp
+	}
+	return 0
+}
+
 // Assigned returns the worker a job is assigned to, if any.
 func (e *Engine) Assigned(jobID string) string {
 	if j := e.jobs[jobID]; j != nil {
@@ -854,13 +870,11 @@ func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time, explain bo
 		return true, "not available for offers"
 	case now.Before(w.wrapUntil):
 		return true, "in wrap-up"
-	case !slices.Contains(w.Queues, j.Queue):
-		return true, "does not serve the queue"
 	case !serves:
 		return true, "has no " + j.Channel + " channel"
-	case j.offers[w.ID] != nil:
+	case len(j.offers) > 0 && j.offers[w.ID] != nil:
 		return true, "already holds an offer for the job"
-	case now.Before(j.declined[w.ID]):
+	case len(j.declined) > 0 && now.Before(j.declined[w.ID]):
 		return true, "declined the job"
 	case w.used+ch.Cost > w.Capacity:
 		if !explain {

@@ -353,7 +353,7 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			if j == nil {
 				continue
 			}
-			cost := workerSpec(d.Worker, r.workers[d.Worker]).Channels[j.ChannelID].Cost
+			cost := r.eng.Cost(d.Worker, j.ChannelID)
 			o := &liveOffer{Offer: Offer{OfferID: d.Offer, JobID: j.ID, CapacityCost: cost, OfferedAt: now, ExpiresAt: d.ExpiresAt}, worker: d.Worker}
 			r.offers[d.Offer] = o
 			r.push(timer{at: d.ExpiresAt, kind: timerOffer, key: d.Offer})

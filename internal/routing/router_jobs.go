@@ -612,8 +612,8 @@ func (r *Router) finishClose(ch *Changes, j *Job, now time.Time) {
 	ch.fact(Fact{Kind: "RouterJobClosed", At: now, Job: j, Worker: a.WorkerID, Assignment: a.AssignmentID})
 	ds, _ := r.eng.Complete(j.ID, now)
 	r.apply(ch, ds, now)
-	if spec := workerSpec(a.WorkerID, r.workers[a.WorkerID]); spec.WrapUp > 0 {
-		r.push(timer{at: now.Add(spec.WrapUp), kind: timerRematch})
+	if wrap := r.eng.WrapUp(a.WorkerID); wrap > 0 {
+		r.push(timer{at: now.Add(wrap), kind: timerRematch})
 	}
 }
 
