@@ -44,15 +44,7 @@ func writeEntity(w http.ResponseWriter, status int, e routing.Entity) {
 
 func (s *Server) upsertConfig(kind routing.Kind) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		version, err := ifMatch(r)
-		if err != nil {
-			return err
-		}
-		raw, err := mergePatch(r)
-		if err != nil {
-			return err
-		}
-		patch, err := decodePatch(raw)
+		version, patch, err := routerPatch(r)
 		if err != nil {
 			return err
 		}

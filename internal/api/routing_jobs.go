@@ -51,15 +51,7 @@ func writeJob(w http.ResponseWriter, status int, j *routing.Job) {
 }
 
 func (s *Server) upsertJob(w http.ResponseWriter, r *http.Request) error {
-	version, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	raw, err := mergePatch(r)
-	if err != nil {
-		return err
-	}
-	patch, err := decodePatch(raw)
+	version, patch, err := routerPatch(r)
 	if err != nil {
 		return err
 	}
@@ -73,6 +65,21 @@ func (s *Server) upsertJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJob(w, status, j)
 	return nil
+}
+
+// routerPatch reads a router upsert: the If-Match version and the
+// merge-patch body as plain JSON values.
+func routerPatch(r *http.Request) (int64, map[string]any, error) {
+	version, err := ifMatch(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	raw, err := mergePatch(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	patch, err := decodePatch(raw)
+	return version, patch, err
 }
 
 // decodePatch turns a merge-patch body's fields into plain JSON values.
