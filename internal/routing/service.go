@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -83,10 +84,13 @@ type pendingWrite struct {
 }
 
 type tenantRouter struct {
-	t       tenant.ID
-	mu      sync.Mutex
-	r       *Router
-	broken  bool
+	t      tenant.ID
+	mu     sync.Mutex
+	r      *Router
+	broken bool
+	// ready is set while r is loaded and not broken (read without the
+	// lock, so that a call takes the lock once, not twice).
+	ready   atomic.Bool
 	pending []*pendingWrite
 	commit  bool // a goroutine is committing
 	timer   *time.Timer
@@ -130,6 +134,7 @@ func (s *Service) Drop(t tenant.ID) {
 		tr.timer.Stop()
 	}
 	tr.broken = true
+	tr.ready.Store(false)
 }
 
 // router returns the tenant's router, loading it on first use.
@@ -142,6 +147,9 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 		s.routers[t] = tr
 	}
 	s.mu.Unlock()
+	if tr.ready.Load() {
+		return tr, nil
+	}
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if tr.r == nil || tr.broken {
@@ -150,6 +158,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 			return nil, err
 		}
 		tr.r, tr.broken = r, false
+		defer tr.ready.Store(true)
 		s.recordLoad(t, r, s.now())
 		// Offers the restart made are stored and announced like any others.
 		if len(restored.Facts) > 0 || len(restored.Jobs) > 0 {
@@ -373,6 +382,7 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 			s.log.Error("routing: commit failed; the tenant's router reloads", "tenant", tr.t, "err", err)
 			tr.mu.Lock()
 			tr.broken = true
+			tr.ready.Store(false)
 			rest := tr.pending
 			tr.pending = nil
 			tr.commit = false
