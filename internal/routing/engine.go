@@ -166,7 +166,7 @@ type Engine struct {
 	// look when it ends.
 	wrapping map[string]bool
 	// sorted caches each queue's workers in id order.
-	sorted  map[string][]string
+	sorted  map[string][]*worker
 	offers  map[string]*offer
 	rrLast  map[string]string       // round robin: the worker last offered a job of each queue
 	settled map[string]settledOffer // offers no longer open, so a late accept learns why
@@ -179,7 +179,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]string{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]*worker{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -690,17 +690,17 @@ func (j *job) nextInOrder(cands []Candidate) []Candidate {
 }
 
 // members are a queue's workers in id order.
-func (e *Engine) members(queue string) []string {
-	if ids, ok := e.sorted[queue]; ok {
-		return ids
+func (e *Engine) members(queue string) []*worker {
+	if ws, ok := e.sorted[queue]; ok {
+		return ws
 	}
-	ids := make([]string, 0, len(e.byQueue[queue]))
+	ws := make([]*worker, 0, len(e.byQueue[queue]))
 	for id := range e.byQueue[queue] {
-		ids = append(ids, id)
+		ws = append(ws, e.workers[id])
 	}
-	sort.Strings(ids)
-	e.sorted[queue] = ids
-	return ids
+	sort.Slice(ws, func(a, b int) bool { return ws[a].ID < ws[b].ID })
+	e.sorted[queue] = ws
+	return ws
 }
 
 // anyFree reports whether some worker of the queue could take an offer
@@ -710,8 +710,7 @@ func (e *Engine) anyFree(queue string, now time.Time) bool {
 	if len(e.queues[queue]) == 0 {
 		return false
 	}
-	for id := range e.byQueue[queue] {
-		w := e.workers[id]
+	for _, w := range e.members(queue) {
 		if w.Available && !now.Before(w.wrapUntil) && w.used < w.Capacity && (w.MaxOffers == 0 || len(w.offers) < w.MaxOffers) {
 			return true
 		}
@@ -725,10 +724,9 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 	why := Explanation{Mode: p.Mode, Excluded: map[string]string{}}
 	// Only the queue's workers are considered (workers elsewhere are not
 	// listed as excluded: they were never candidates).
-	ids := e.members(j.Queue)
 	var cands []Candidate
-	for _, id := range ids {
-		w := e.workers[id]
+	for _, w := range e.members(j.Queue) {
+		id := w.ID
 		// The reasons of the first few exclusions are spelt out; the rest
 		// are counted (a queue of hundreds must not cost hundreds of
 		// strings per offer).
