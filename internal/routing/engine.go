@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -140,6 +141,14 @@ type worker struct {
 	idleSince time.Time
 	wrapUntil time.Time
 	misses    int
+	// slots are the worker's channels indexed by the engine's channel
+	// numbers: ranking a queue looks a channel up without a map.
+	slots []chanSlot
+}
+
+type chanSlot struct {
+	Channel
+	served bool
 }
 
 type job struct {
@@ -149,6 +158,7 @@ type job struct {
 	worker   string            // assigned worker
 	declined map[string]time.Time
 	tried    map[string]bool // serial: workers offered the job this round
+	channel  int             // the engine's number for JobSpec.Channel
 }
 
 // Engine holds one tenant's routing state.
@@ -165,6 +175,8 @@ type Engine struct {
 	// wrapping are the workers in wrap-up: their queues become worth a
 	// look when it ends.
 	wrapping map[string]bool
+	// channels numbers channel names (see worker.slots).
+	channels map[string]int
 	// sorted caches each queue's workers in id order.
 	sorted  map[string][]*worker
 	offers  map[string]*offer
@@ -179,7 +191,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]*worker{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]*worker{}, channels: map[string]int{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -245,6 +257,14 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		e.byQueue[q][s.ID] = true
 	}
 	w.WorkerSpec = s
+	w.slots = w.slots[:0]
+	for name, c := range s.Channels {
+		n := e.channelNumber(name)
+		for len(w.slots) <= n {
+			w.slots = append(w.slots, chanSlot{})
+		}
+		w.slots[n] = chanSlot{c, true}
+	}
 	var out []Decision
 	if !s.Available {
 		// Deregistering revokes the worker's pending offers.
@@ -260,7 +280,7 @@ func (e *Engine) Submit(s JobSpec, now time.Time) ([]Decision, error) {
 	if _, ok := e.jobs[s.ID]; ok {
 		return nil, fmt.Errorf("routing: job %s exists", s.ID)
 	}
-	j := &job{JobSpec: s, enqueued: now, offers: map[string]*offer{}, declined: map[string]time.Time{}}
+	j := &job{JobSpec: s, enqueued: now, offers: map[string]*offer{}, declined: map[string]time.Time{}, channel: e.channelNumber(s.Channel)}
 	e.jobs[s.ID] = j
 	e.enqueue(j)
 	return e.match(now), nil
@@ -445,6 +465,7 @@ func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
 		e.dequeue(j)
 	}
 	j.JobSpec = s
+	j.channel = e.channelNumber(s.Channel)
 	if queued {
 		e.enqueue(j) // marks the queue
 	}
@@ -454,7 +475,7 @@ func (e *Engine) Update(s JobSpec, now time.Time) []Decision {
 // Restore puts back a job a worker had accepted before a restart: it holds
 // the worker's capacity and is not queued.
 func (e *Engine) Restore(s JobSpec, workerID string, enqueued time.Time) {
-	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}, worker: workerID}
+	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}, worker: workerID, channel: e.channelNumber(s.Channel)}
 	e.jobs[s.ID] = j
 	if w := e.workers[workerID]; w != nil {
 		w.used += w.Channels[s.Channel].Cost
@@ -468,7 +489,7 @@ func (e *Engine) SubmitAt(s JobSpec, enqueued, now time.Time) ([]Decision, error
 	if _, ok := e.jobs[s.ID]; ok {
 		return nil, fmt.Errorf("routing: job %s exists", s.ID)
 	}
-	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}}
+	j := &job{JobSpec: s, enqueued: enqueued, offers: map[string]*offer{}, declined: map[string]time.Time{}, channel: e.channelNumber(s.Channel)}
 	e.jobs[s.ID] = j
 	e.enqueue(j)
 	return e.match(now), nil
@@ -689,6 +710,16 @@ func (j *job) nextInOrder(cands []Candidate) []Candidate {
 	return fresh
 }
 
+// channelNumber numbers a channel name, once.
+func (e *Engine) channelNumber(name string) int {
+	n, ok := e.channels[name]
+	if !ok {
+		n = len(e.channels)
+		e.channels[name] = n
+	}
+	return n
+}
+
 // members are a queue's workers in id order.
 func (e *Engine) members(queue string) []*worker {
 	if ws, ok := e.sorted[queue]; ok {
@@ -725,6 +756,7 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 	// Only the queue's workers are considered (workers elsewhere are not
 	// listed as excluded: they were never candidates).
 	var cands []Candidate
+	var byCand []*worker // cands' workers, in the same order until ranked
 	for _, w := range e.members(j.Queue) {
 		id := w.ID
 		// The reasons of the first few exclusions are spelt out; the rest
@@ -739,6 +771,7 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 			continue
 		}
 		cands = append(cands, Candidate{Worker: id, Score: e.score(w, j, p)})
+		byCand = append(byCand, w)
 	}
 	idle := func(a, b int) bool {
 		return e.workers[cands[a].Worker].idleSince.Before(e.workers[cands[b].Worker].idleSince)
@@ -776,18 +809,18 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 		}
 		rs := make([]ranked, len(cands))
 		for i, c := range cands {
-			w := e.workers[c.Worker]
+			w := byCand[i]
 			load := 1.0
 			if w.Capacity > 0 {
 				load = float64(w.used) / float64(w.Capacity)
 			}
 			rs[i] = ranked{c, load, w.idleSince}
 		}
-		sort.SliceStable(rs, func(a, b int) bool {
-			if rs[a].load != rs[b].load {
-				return rs[a].load < rs[b].load
+		slices.SortStableFunc(rs, func(a, b ranked) int {
+			if a.load != b.load {
+				return cmp.Compare(a.load, b.load)
 			}
-			return rs[a].idle.Before(rs[b].idle)
+			return a.idle.Compare(b.idle)
 		})
 		for i := range rs {
 			cands[i] = rs[i].c
@@ -862,7 +895,11 @@ func DefaultScore(jobLabels, workerLabels map[string]any, selectors []Selector) 
 // excluded says whether w may not be offered j now and, when explain is
 // set, why.
 func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time, explain bool) (bool, string) {
-	ch, serves := w.Channels[j.Channel]
+	var ch Channel
+	serves := false
+	if j.channel < len(w.slots) {
+		ch, serves = w.slots[j.channel].Channel, w.slots[j.channel].served
+	}
 	switch {
 	case !w.Available:
 		return true, "not available for offers"
