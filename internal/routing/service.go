@@ -75,7 +75,8 @@ func NewService(config *Config, jobs JobStore, outbox Outbox, log *slog.Logger) 
 }
 
 type pendingWrite struct {
-	snapshots []*Job // encoded into jobs by the committer
+	snapshots []*Job // encoded into jobs once, by the caller or the committer
+	encoded   sync.Once
 	jobs      []JobRecord
 	deleted   []string
 	workers   []Entity
@@ -274,6 +275,10 @@ func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Cha
 		// not wait for that.
 		go s.flush(context.WithoutCancel(ctx), tr)
 	}
+	// The caller encodes its own jobs while the committer works on the
+	// batch before: encoding then runs on every core, not in the one
+	// goroutine that commits.
+	w.encode()
 	if cerr := <-w.done; cerr != nil {
 		return cerr
 	}
@@ -330,12 +335,7 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 		}
 		tr.mu.Unlock()
 		for _, w := range batch {
-			for _, j := range w.snapshots {
-				doc, _ := json.Marshal(j)
-				w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
-					ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
-			}
-			w.snapshots = nil
+			w.encode()
 		}
 		err := s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
 			var jobs []JobRecord
@@ -396,6 +396,18 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 			w.done <- nil
 		}
 	}
+}
+
+// encode turns the write's job snapshots into rows, once.
+func (w *pendingWrite) encode() {
+	w.encoded.Do(func() {
+		for _, j := range w.snapshots {
+			doc, _ := json.Marshal(j)
+			w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
+				ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
+		}
+		w.snapshots = nil
+	})
 }
 
 func dropDeleted(jobs []JobRecord, deleted []string) []JobRecord {
