@@ -446,6 +446,9 @@ func prepareWorker(id string, doc map[string]any) (Refs, error) {
 		}
 	}
 	doc["availableForOffers"] = available
+	if available {
+		delete(doc, "pausedReason") // back from a pause
+	}
 	if m, ok, err := num(doc, "maxConcurrentOffers"); err != nil || (ok && (m < 1 || m != float64(int64(m)))) {
 		return Refs{}, invalid("maxConcurrentOffers", "maxConcurrentOffers must be a positive integer")
 	}

@@ -79,7 +79,6 @@ type pendingWrite struct {
 	encoded   sync.Once
 	jobs      []JobRecord
 	deleted   []string
-	workers   []Entity
 	events    []event.Event
 	done      chan error
 }
@@ -263,6 +262,13 @@ func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Cha
 		tr.mu.Unlock()
 		return err
 	}
+	if len(ch.Workers) > 0 {
+		// Workers the router paused are written now, under the lock, like
+		// every other write of a worker: none can overtake another.
+		if werr := s.storeWorkers(ctx, tr.t, ch.Workers); werr != nil {
+			s.log.Error("routing: store paused workers", "tenant", tr.t, "err", werr)
+		}
+	}
 	w := s.record(tr, ch)
 	s.arm(tr)
 	tr.pending = append(tr.pending, w)
@@ -295,12 +301,6 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		// the committer encodes it.
 		w.snapshots = append(w.snapshots, j.Clone())
 	}
-	for _, doc := range ch.Workers {
-		id, _ := doc["id"].(string)
-		raw, _ := json.Marshal(doc)
-		refs, _ := Prepare(KindWorker, id, cloneDoc(doc))
-		w.workers = append(w.workers, Entity{Tenant: tr.t, Kind: KindWorker, ID: id, Doc: raw, Refs: refs, UpdatedAt: s.now().UTC()})
-	}
 	facts := ch.Facts
 	if s.wanted != nil {
 		kept := facts[:0:0]
@@ -314,6 +314,29 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 	}
 	w.events = tr.r.Events(tr.t, facts)
 	return w
+}
+
+// storeWorkers writes worker documents the router changed itself.
+func (s *Service) storeWorkers(ctx context.Context, t tenant.ID, docs []map[string]any) error {
+	return s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		for _, doc := range docs {
+			id, _ := doc["id"].(string)
+			cur, err := s.config.store.ConfigEntity(ctx, t, KindWorker, id)
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			raw, err := json.Marshal(doc)
+			if err != nil {
+				return err
+			}
+			refs, _ := Prepare(KindWorker, id, cloneDoc(doc))
+			e := Entity{Tenant: t, Kind: KindWorker, ID: id, Doc: raw, Refs: refs, Version: cur.Version + 1, UpdatedAt: s.now().UTC()}
+			if err := s.config.store.PutConfigEntity(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func cloneDoc(doc map[string]any) map[string]any {
@@ -354,16 +377,6 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 				}
 				deleted = append(deleted, w.deleted...)
 				evs = append(evs, w.events...)
-				for _, e := range w.workers {
-					cur, err := s.config.store.ConfigEntity(ctx, tr.t, KindWorker, e.ID)
-					if err != nil {
-						continue // deleted meanwhile
-					}
-					e.Version = cur.Version + 1
-					if err := s.config.store.PutConfigEntity(ctx, e); err != nil {
-						return err
-					}
-				}
 			}
 			if len(deleted) > 0 {
 				jobs = dropDeleted(jobs, deleted)
