@@ -80,6 +80,9 @@ type JobSpec struct {
 	Preferred string
 	// Expedite puts the job ahead of every job not expedited.
 	Expedite bool
+	// Scores, when set, are the bestWorker scores a remote rule gave; a
+	// worker without one ranks after those with one.
+	Scores map[string]float64
 }
 
 // Decision kinds.
@@ -844,6 +847,15 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 func (e *Engine) score(w *worker, j *job, p Policy) float64 {
 	if p.Mode != BestWorker {
 		return 0
+	}
+	if j.Scores != nil {
+		if v, ok := j.Scores[w.ID]; ok {
+			return v
+		}
+		if p.Ascending {
+			return math.Inf(1)
+		}
+		return math.Inf(-1)
 	}
 	if p.Score != nil {
 		return p.Score(j.Labels, w.Labels, j.Selectors)

@@ -102,6 +102,9 @@ type Job struct {
 	PreferredWorker string    `json:"preferredWorkerId,omitempty"`
 	CreatedAt       time.Time `json:"createdAt,omitzero"`
 	Version         int64     `json:"-"`
+	// scores are a remote bestWorker scoring rule's answers, by worker
+	// (kept in memory only: after a restart the job scores by default).
+	scores map[string]float64
 }
 
 // TrailEntry is one decision about a job, with its reason.

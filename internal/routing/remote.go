@@ -10,7 +10,9 @@ import (
 
 // RemoteRules calls function and webhook rules over HTTP.
 type RemoteRules interface {
-	Call(ctx context.Context, rule map[string]any, labels map[string]any) (any, error)
+	// Call posts body (a job's labels, or a scoring request) and returns
+	// the answer.
+	Call(ctx context.Context, rule map[string]any, body any) (any, error)
 }
 
 // remoteTimeout bounds each remote rule: a slow or dead endpoint delays

@@ -89,6 +89,9 @@ type Router struct {
 	// resolved are classification policies whose remote rules were called
 	// for the current call (see Service.prepareRemote).
 	resolved map[string]map[string]any
+	// scores are a remote scoring rule's answers for the job this call
+	// writes (see Service.prepareScores).
+	scores map[string]float64
 	// NewID names assignments (and, through the engine, offers).
 	NewID func() string
 }

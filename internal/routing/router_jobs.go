@@ -78,6 +78,11 @@ func (r *Router) UpsertJob(cur *Job, id string, patch map[string]any, now time.T
 	if err := r.checkJobRefs(next); err != nil {
 		return nil, ch, err
 	}
+	if r.scores != nil {
+		next.scores = r.scores
+	} else if cur != nil {
+		next.scores = cur.scores
+	}
 	if cur == nil {
 		next.Status, next.CreatedAt = StatusCreated, now
 		return r.createJob(next, now)
@@ -338,7 +343,7 @@ func (r *Router) stampSelectors(j *Job, now time.Time) {
 
 // spec is the engine's view of a job: its active selectors.
 func (r *Router) spec(j *Job, now time.Time) JobSpec {
-	s := JobSpec{ID: j.ID, Queue: j.QueueID, Channel: j.ChannelID, Priority: j.Priority, Labels: j.Labels, Preferred: j.PreferredWorker}
+	s := JobSpec{ID: j.ID, Queue: j.QueueID, Channel: j.ChannelID, Priority: j.Priority, Labels: j.Labels, Preferred: j.PreferredWorker, Scores: j.scores}
 	for _, list := range [][]WorkerSelector{j.RequestedWorkerSelectors, j.AttachedWorkerSelectors} {
 		for _, ws := range list {
 			if ws.Status == "expired" {

@@ -122,6 +122,10 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 	if err != nil {
 		return nil, false, err
 	}
+	scores, err := s.prepareScores(ctx, id, patch)
+	if err != nil {
+		return nil, false, err
+	}
 	// A job the router does not hold is read before taking the lock: the
 	// lock serialises the tenant's routing, and a read under it would
 	// hold everyone up.
@@ -130,8 +134,8 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 		return nil, false, err
 	}
 	err = s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
-		r.resolved = resolved
-		defer func() { r.resolved = nil }()
+		r.resolved, r.scores = resolved, scores
+		defer func() { r.resolved, r.scores = nil, nil }()
 		cur := r.Job(id)
 		if cur == nil && stored != nil {
 			cur = stored

@@ -39,9 +39,10 @@ func New() *Client {
 	return &Client{HTTP: &http.Client{Timeout: 10 * time.Second}, tokens: map[string]token{}}
 }
 
-// Call runs a function or webhook rule over labels.
-func (c *Client) Call(ctx context.Context, rule map[string]any, labels map[string]any) (any, error) {
-	body, err := json.Marshal(labels)
+// Call runs a function or webhook rule: body (a job's labels, or a
+// scoring request) is posted as JSON and the JSON answer is the value.
+func (c *Client) Call(ctx context.Context, rule map[string]any, body any) (any, error) {
+	payload, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +50,7 @@ func (c *Client) Call(ctx context.Context, rule map[string]any, labels map[strin
 	switch rule["kind"] {
 	case "function":
 		uri, _ := rule["functionUri"].(string)
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(body))
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(payload))
 		if err != nil {
 			return nil, fmt.Errorf("remote rule: %w", err)
 		}
@@ -64,7 +65,7 @@ func (c *Client) Call(ctx context.Context, rule map[string]any, labels map[strin
 		}
 	case "webhook":
 		uri, _ := rule["webhookUri"].(string)
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(body))
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(payload))
 		if err != nil {
 			return nil, fmt.Errorf("remote rule: %w", err)
 		}
