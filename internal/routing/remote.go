@@ -98,24 +98,15 @@ func (s *Service) resolve(ctx context.Context, policy map[string]any, labels map
 func (s *Service) prepareRemote(ctx context.Context, id string, patch map[string]any) (map[string]map[string]any, error) {
 	var policyID string
 	var policy map[string]any
-	labels := map[string]any{}
+	var labels map[string]any
 	err := s.read(ctx, func(r *Router) error {
 		if j := r.Job(id); j != nil {
 			policyID = j.ClassificationPolicyID
-			maps.Copy(labels, j.Labels)
 		}
 		if p, ok := patch["classificationPolicyId"].(string); ok {
 			policyID = p
 		}
-		if l, ok := patch["labels"].(map[string]any); ok {
-			for k, v := range l {
-				if v == nil {
-					delete(labels, k)
-				} else {
-					labels[k] = v
-				}
-			}
-		}
+		labels = r.labelsAfter(id, patch)
 		if doc := r.classes[policyID]; doc != nil && hasRemote(doc) {
 			policy = cloneDoc(doc)
 		}
@@ -126,6 +117,18 @@ func (s *Service) prepareRemote(ctx context.Context, id string, patch map[string
 	}
 	s.resolve(ctx, policy, labels)
 	return map[string]map[string]any{policyID: policy}, nil
+}
+
+// labelsAfter are the labels a job will have once patch is applied.
+func (r *Router) labelsAfter(id string, patch map[string]any) map[string]any {
+	labels := map[string]any{}
+	if j := r.jobs[id]; j != nil {
+		maps.Copy(labels, j.Labels)
+	}
+	if l, ok := patch["labels"].(map[string]any); ok {
+		labels = Merge(labels, l)
+	}
+	return labels
 }
 
 func (r *Router) withResolved(policies map[string]map[string]any, fn func() (Changes, error)) (Changes, error) {

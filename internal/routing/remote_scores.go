@@ -85,23 +85,13 @@ func (s *Service) prepareScores(ctx context.Context, id string, patch map[string
 // job's queue does not score remotely.
 func (r *Router) scoringRequest(id string, patch map[string]any) *scoringRequest {
 	queue, _ := patch["queueId"].(string)
-	labels := map[string]any{}
+	labels := r.labelsAfter(id, patch)
 	var selectors []Selector
 	if j := r.jobs[id]; j != nil {
 		if queue == "" {
 			queue = j.QueueID
 		}
-		maps.Copy(labels, j.Labels)
 		selectors = r.spec(j, time.Time{}).Selectors
-	}
-	if l, ok := patch["labels"].(map[string]any); ok {
-		for k, v := range l {
-			if v == nil {
-				delete(labels, k)
-			} else {
-				labels[k] = v
-			}
-		}
 	}
 	if sels, err := toSelectors(patch["requestedWorkerSelectors"]); err == nil && sels != nil {
 		selectors = sels
