@@ -63,6 +63,9 @@ func (c *serveCmd) Run(cfg *config.Config) error {
 	slog.Info("switchboard ready", "version", version, "http", a.HTTPAddr(), "https", a.HTTPSAddr(), "startup_ms", time.Since(start).Milliseconds())
 	if c.Demo {
 		info, err := a.EnsureDemo(ctx)
+		if err == nil {
+			err = a.EnsureDemoCenter(ctx, info.Tenant.ID)
+		}
 		if err != nil {
 			_ = a.Shutdown(context.Background())
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/channel/webchat"
 	"github.com/switchboard-cc/switchboard/internal/contact"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
+	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/idempotency"
 	"github.com/switchboard-cc/switchboard/internal/identity"
@@ -99,6 +100,7 @@ type Deps struct {
 	TenantNames  TenantNames
 	Retention    RetentionStore
 	Routing      *routing.Service
+	Engagements  *engagement.Service
 	// RouterOwners is set in a cluster: routing requests go to the node
 	// that runs the tenant's router.
 	RouterOwners RouterOwners
@@ -133,6 +135,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.registerRetention()
 	s.registerRouting()
 	s.registerRoutingJobs()
+	s.registerEngagements()
 	return s
 }
 
@@ -160,7 +163,7 @@ func (s *Server) Handler() http.Handler {
 		switch {
 		case r.URL.Path == "/realtime":
 			s.deps.Realtime.ServeHTTP(w, r)
-		case s.deps.Web != nil && (r.URL.Path == "/widget.js" || strings.HasPrefix(r.URL.Path, "/web/")):
+		case s.deps.Web != nil && (r.URL.Path == "/widget.js" || r.URL.Path == "/desk" || strings.HasPrefix(r.URL.Path, "/web/")):
 			s.deps.Web.ServeHTTP(w, r)
 		default:
 			api.ServeHTTP(w, r)

@@ -21,11 +21,13 @@ import (
 
 	"github.com/switchboard-cc/switchboard/internal/api"
 	"github.com/switchboard-cc/switchboard/internal/blob"
+	"github.com/switchboard-cc/switchboard/internal/bot"
 	"github.com/switchboard-cc/switchboard/internal/bus"
 	"github.com/switchboard-cc/switchboard/internal/channel/webchat"
 	"github.com/switchboard-cc/switchboard/internal/config"
 	"github.com/switchboard-cc/switchboard/internal/contact"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
+	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/netguard"
 	"github.com/switchboard-cc/switchboard/internal/realtime"
@@ -59,6 +61,9 @@ type App struct {
 	Contacts *contact.Service
 	Webchat  *webchat.Service
 	Blobs    BlobStore
+	// Engagements is the contact center: bots, handoff, agents.
+	Engagements *engagement.Service
+	engagements *engagementFollower
 
 	fileSigner *blob.Signer
 	relay      *bus.Relay
@@ -150,9 +155,14 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.Router = routing.NewService(routing.NewConfig(st, st), st, st, slog.Default())
 	a.Router.SetRemoteRules(remoterules.New())
-	// Router events go to the outbox only when a webhook subscription
-	// takes them (the agent desktop and reports will add their interest).
-	a.Router.SetEventFilter(a.dispatcher.Wants)
+	a.Engagements = engagement.New(engagement.Deps{Store: st, Tx: st, Outbox: st, Chat: a.Chat, Router: a.Router,
+		Identities: ids, People: a.People, Contacts: a.Contacts, Webhooks: bot.NewClient(outbound), Lookups: bot.NewLookups(outbound),
+		Channels: webchatChannels{webchat: a.Webchat, tenants: a.Tenants}, PublicURL: cfg.PublicURL})
+	// Router events go to the outbox only when someone takes them: a
+	// webhook subscription, or the contact center (offers to desktops).
+	a.Router.SetEventFilter(func(ctx context.Context, t tenant.ID, typ string) bool {
+		return engagement.Wants(typ) || a.dispatcher.Wants(ctx, t, typ)
+	})
 	if cfg.RoutingRecord != "" {
 		rec, err := scenario.NewFileRecorder(cfg.RoutingRecord)
 		if err != nil {
@@ -181,7 +191,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Metrics: a.Metrics, Ready: a.ready, OpenAPI: openapi.Document, Chat: a.Chat, Realtime: a.Hub,
 		Blobs: a.Blobs, Files: st, FileSigner: a.fileSigner, UploadLimits: a.Webchat.Limits,
 		Contacts: a.Contacts, Webchat: a.Webchat, TenantNames: a.Tenants, Retention: st, Web: web.Handler(),
-		Routing: a.Router, RouterOwners: owners,
+		Routing: a.Router, RouterOwners: owners, Engagements: a.Engagements,
 	})
 	return a, nil
 }
@@ -208,6 +218,11 @@ func (a *App) Start(ctx context.Context) error {
 	a.startMaintenance()
 	a.startRetention()
 	a.startRouters()
+	var err error
+	if a.engagements, err = startEngagementFollower(ctx, a.Bus, a.Engagements, 8); err != nil {
+		return err
+	}
+	a.startPositionUpdates()
 	handler := a.API.Handler()
 	if a.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
@@ -410,6 +425,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.Hub.Stop()
+	if a.engagements != nil {
+		a.engagements.close()
+	}
 	a.Router.Stop()
 	if a.recorder != nil {
 		a.recorder.Close()

@@ -179,6 +179,13 @@ func TestCluster(t *testing.T) {
 			bus.WebhooksStream() != strings.ToUpper(ns)+"_WEBHOOKS" || bus.EventsPrefix() != ns+".evt." {
 			t.Fatalf("bus names %s %s %s %s are not in the test's namespace %s", bus.Namespace(), bus.EventsStream(), bus.WebhooksStream(), bus.EventsPrefix(), ns)
 		}
+		// Every durable is one per cluster, whatever the number of nodes:
+		// the webhook fan-out and the contact center on the events, the
+		// deliveries on the webhooks.
+		want := map[string][]string{
+			bus.EventsStream():   {bus.Durable("engagements"), bus.Durable("webhook-fanout")},
+			bus.WebhooksStream(): {bus.Durable("webhook-deliver")},
+		}
 		for _, stream := range []string{bus.EventsStream(), bus.WebhooksStream()} {
 			st, err := bus.JetStream().Stream(ctx, stream)
 			if err != nil {
@@ -196,20 +203,23 @@ func TestCluster(t *testing.T) {
 					t.Errorf("consumer %s on %s is not named in namespace %s", ci.Name, stream, bus.Namespace())
 				}
 			}
-			if len(names) != 1 {
-				t.Fatalf("stream %s has consumers %v; both nodes must share one durable", stream, names)
+			slices.Sort(names)
+			if !slices.Equal(names, want[stream]) {
+				t.Fatalf("stream %s has consumers %v, want %v: both nodes must share each durable", stream, names, want[stream])
 			}
-			// Each node keeps a pull request waiting on the shared durable.
-			switchboardtest.Eventually(t, 10*time.Second, func() error {
-				c, err := st.Consumer(ctx, names[0])
-				if err != nil {
-					return err
-				}
-				if n := c.CachedInfo().NumWaiting; n < 2 {
-					return fmt.Errorf("consumer %s has %d waiting pull requests, want one per node", names[0], n)
-				}
-				return nil
-			})
+			// Each node keeps a pull request waiting on each shared durable.
+			for _, name := range names {
+				switchboardtest.Eventually(t, 10*time.Second, func() error {
+					c, err := st.Consumer(ctx, name)
+					if err != nil {
+						return err
+					}
+					if n := c.CachedInfo().NumWaiting; n < 2 {
+						return fmt.Errorf("consumer %s has %d waiting pull requests, want one per node", name, n)
+					}
+					return nil
+				})
+			}
 		}
 	})
 

@@ -55,6 +55,9 @@ var forbidden = map[string][]string{
 	"internal/contact":      {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
 	"internal/routing":      {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus"},
 	"internal/realtime":     {"database/sql", module + "internal/store", module + "internal/api"},
+	"internal/engagement":   {"net/http", "database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus", module + "internal/realtime"},
+	"internal/bot/flow":     {module, "net/http", "database/sql", "github.com/nats-io/"},
+	"internal/bot":          {"database/sql", "github.com/nats-io/", module + "internal/store", module + "internal/api", module + "internal/bus", module + "internal/webhook"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -105,6 +105,16 @@ func (s *Server) Stop() {
 	_ = s.App.Shutdown(ctx)
 }
 
+// DemoCenter gives the demo tenant what `serve --demo` gives it beyond
+// its people: the support queue, the demo agents' workers and the flow
+// bots answering web chat.
+func (s *Server) DemoCenter(t testing.TB) {
+	t.Helper()
+	if err := s.App.EnsureDemoCenter(context.Background(), s.Demo.Tenant.ID); err != nil {
+		t.Fatalf("demo contact center: %v", err)
+	}
+}
+
 // TLSConfig trusts the node's generated CA.
 func (s *Server) TLSConfig(t testing.TB) *tls.Config {
 	t.Helper()

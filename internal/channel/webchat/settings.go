@@ -67,6 +67,9 @@ type Settings struct {
 	PreChatFields []Field `json:"preChatFields"`
 	BusinessHours Hours   `json:"businessHours"`
 	Uploads       Uploads `json:"uploads"`
+	// QueueID is the router queue web chats wait in when no bot answers
+	// the channel or the bot names no queue.
+	QueueID string `json:"queueId,omitempty"`
 }
 
 // DefaultSettings are what a tenant that configured nothing gets.
@@ -125,6 +128,9 @@ func validText(t Text, target string, max int) error {
 func (s Settings) Validate() error {
 	if s.Name == "" || utf8.RuneCountInString(s.Name) > 80 {
 		return invalid("name", "name must have 1 to 80 characters")
+	}
+	if len(s.QueueID) > 128 {
+		return invalid("queueId", "queueId must have at most 128 characters")
 	}
 	for target, c := range map[string]string{"colors.primary": s.Colors.Primary, "colors.background": s.Colors.Background, "colors.text": s.Colors.Text} {
 		if !colorRe.MatchString(c) {

@@ -1,0 +1,353 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-cc/switchboard/internal/engagement"
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/identity"
+)
+
+// The contact center's native API: bots and their flows (admins), the
+// agent desktop's work (agents), engagements (supervisors), the waiting
+// customer's place and rating (visitors, with their user token).
+
+func (s *Server) registerEngagements() {
+	if s.deps.Engagements == nil {
+		return
+	}
+	n := func(method, path string, auth authMode, min identity.Role, h func(w http.ResponseWriter, r *http.Request) error) route {
+		return route{method: method, path: path, auth: auth, minRole: min, versions: nativeVersions, h: h}
+	}
+	s.handle(n("GET", "/bots", authAdmin, identity.RoleSupervisor, s.listBots))
+	s.handle(n("GET", "/bots/{bot}", authAdmin, identity.RoleSupervisor, s.getBot))
+	s.handle(n("PATCH", "/bots/{bot}", authAdmin, identity.RoleAdmin, s.putBot))
+	s.handle(n("DELETE", "/bots/{bot}", authAdmin, identity.RoleAdmin, s.deleteBot))
+	s.handle(n("PUT", "/bots/{bot}/flow", authAdmin, identity.RoleAdmin, s.putFlow))
+	s.handle(n("GET", "/bots/{bot}/flow", authAdmin, identity.RoleSupervisor, s.getFlow))
+
+	s.handle(n("POST", "/agent/session", authSession, identity.RoleAgent, s.agentSession))
+	s.handle(n("PUT", "/agent/presence", authSession, identity.RoleAgent, s.agentPresence))
+	s.handle(n("GET", "/agent/offers", authSession, identity.RoleAgent, s.agentOffers))
+	s.handle(n("POST", "/agent/offers/{offer}:accept", authSession, identity.RoleAgent, s.acceptEngagementOffer))
+	s.handle(n("POST", "/agent/offers/{offer}:decline", authSession, identity.RoleAgent, s.declineEngagementOffer))
+	s.handle(n("GET", "/agent/engagements", authSession, identity.RoleAgent, s.agentEngagements))
+	s.handle(n("GET", "/engagements", authSession, identity.RoleSupervisor, s.listEngagements))
+	s.handle(n("GET", "/engagements/{engagement}", authSession, identity.RoleAgent, s.getEngagement))
+	s.handle(n("POST", "/engagements/{engagement}:end", authSession, identity.RoleAgent, s.endEngagement))
+	s.handle(n("POST", "/engagements/{engagement}:wrapUp", authSession, identity.RoleAgent, s.wrapUpEngagement))
+
+	s.handle(n("GET", "/webchat/position", authUser, "", s.customerPosition))
+	s.handle(n("POST", "/engagements/{engagement}:rate", authUser, "", s.rateEngagement))
+}
+
+type botJSON struct {
+	engagement.Bot
+	// Secret is shown to admins: the bot checks signatures with it and
+	// answers through the API with it.
+	Secret string `json:"secret,omitempty"`
+	ETag   string `json:"etag"`
+}
+
+func (s *Server) renderBot(b engagement.Bot, withSecret bool) botJSON {
+	out := botJSON{Bot: b, ETag: etag(b.Version)}
+	if withSecret {
+		out.Secret = fmt.Sprintf("%x", b.Secret)
+	}
+	return out
+}
+
+func (s *Server) listBots(w http.ResponseWriter, r *http.Request) error {
+	bots, err := s.deps.Engagements.Bots(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]botJSON, 0, len(bots))
+	for _, b := range bots {
+		out = append(out, s.renderBot(b, false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (s *Server) getBot(w http.ResponseWriter, r *http.Request) error {
+	b, err := s.deps.Engagements.GetBot(r.Context(), engagement.BotID(r.PathValue("bot")))
+	if err != nil {
+		return err
+	}
+	p := principalFrom(r.Context())
+	writeJSON(w, http.StatusOK, s.renderBot(b, p.Key || (p.Person != nil && p.Person.Role.AtLeast(identity.RoleAdmin))))
+	return nil
+}
+
+func (s *Server) putBot(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name     *string             `json:"name"`
+		Kind     engagement.BotKind  `json:"kind"`
+		Channels []string            `json:"channels"`
+		Enabled  *bool               `json:"enabled"`
+		Locale   *string             `json:"locale"`
+		Queue    *string             `json:"handoffQueueId"`
+		Webhook  *engagement.Webhook `json:"webhook"`
+		Lookup   *engagement.Webhook `json:"lookup"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	in := engagement.BotInput{Name: req.Name, Kind: req.Kind, Channels: req.Channels, Enabled: req.Enabled, Locale: req.Locale, Queue: req.Queue}
+	if req.Webhook != nil {
+		in.Webhook = &req.Webhook
+	}
+	if req.Lookup != nil {
+		in.Lookup = &req.Lookup
+	}
+	want, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	b, created, err := s.deps.Engagements.PutBot(r.Context(), engagement.BotID(r.PathValue("bot")), in, want)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("ETag", etag(b.Version))
+	writeJSON(w, status, s.renderBot(b, true))
+	return nil
+}
+
+func (s *Server) deleteBot(w http.ResponseWriter, r *http.Request) error {
+	if err := s.deps.Engagements.DeleteBot(r.Context(), engagement.BotID(r.PathValue("bot"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// maxFlowBytes bounds a flow document.
+const maxFlowBytes = 256 << 10
+
+func (s *Server) putFlow(w http.ResponseWriter, r *http.Request) error {
+	ct := strings.ToLower(strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]))
+	switch ct {
+	case "application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain":
+	default:
+		return errs.New(errs.KindUnsupportedMedia, "UnsupportedMediaType", "a flow is sent as application/yaml or application/json")
+	}
+	// The body is read once (HMAC hashes it first); the server's body
+	// limit applies, and a flow has its own, smaller one.
+	src, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(src) > maxFlowBytes {
+		return errs.New(errs.KindTooLarge, "FlowTooLarge", "a flow document is at most %d bytes", maxFlowBytes)
+	}
+	by := "key"
+	if p := principalFrom(r.Context()); p.Person != nil {
+		by = string(p.Person.ID)
+	}
+	b, err := s.deps.Engagements.SetFlow(r.Context(), engagement.BotID(r.PathValue("bot")), src, by)
+	var bad *engagement.InvalidFlow
+	if errors.As(err, &bad) {
+		body := errorBody{Error: errorDetail{Code: bad.Err.Code, Message: bad.Err.Message}}
+		for _, p := range bad.Problems {
+			body.Error.Details = append(body.Error.Details, errorDetail{Code: "FlowProblem", Message: p.Message,
+				Target: fmt.Sprintf("line %d, column %d: %s", p.Line, p.Column, p.Path)})
+		}
+		w.Header().Set("x-ms-error-code", bad.Err.Code)
+		writeJSON(w, http.StatusBadRequest, body)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderBot(b, false))
+	return nil
+}
+
+func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) error {
+	version := 0
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errs.Invalid("InvalidVersion", "version must be a positive integer").WithTarget("version")
+		}
+		version = n
+	}
+	src, v, err := s.deps.Engagements.FlowSource(r.Context(), engagement.BotID(r.PathValue("bot")), version)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Flow-Version", strconv.Itoa(v))
+	_, _ = w.Write(src)
+	return nil
+}
+
+func (s *Server) agentSession(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	as, err := s.deps.Engagements.StartAgentSession(r.Context(), *p.Person)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": renderUser(*p.Person), "identity": identity.IdentifierFromRaw(as.Identity),
+		"token": as.Token.Token, "expiresOn": as.Token.ExpiresOn.UTC().Format("2006-01-02T15:04:05Z07:00"),
+		"workerId": engagement.WorkerID(p.Person.ID), "worker": as.Worker,
+	})
+	return nil
+}
+
+func (s *Server) agentPresence(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Status     string `json:"status"`
+		ReasonCode string `json:"reasonCode"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	doc, err := s.deps.Engagements.SetPresence(r.Context(), principalFrom(r.Context()).Person.ID, req.Status, req.ReasonCode)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+func (s *Server) agentOffers(w http.ResponseWriter, r *http.Request) error {
+	offers, err := s.deps.Engagements.AgentOffers(r.Context(), principalFrom(r.Context()).Person.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": offers})
+	return nil
+}
+
+func (s *Server) acceptEngagementOffer(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.deps.Engagements.AcceptOffer(r.Context(), principalFrom(r.Context()).Person.ID, r.PathValue("offer"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) declineEngagementOffer(w http.ResponseWriter, r *http.Request) error {
+	if err := s.deps.Engagements.DeclineOffer(r.Context(), principalFrom(r.Context()).Person.ID, r.PathValue("offer")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) agentEngagements(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.deps.Engagements.Engagements(r.Context(), engagement.Filter{Agent: principalFrom(r.Context()).Person.ID,
+		States: []engagement.State{engagement.StateAssigned, engagement.StateWrapUp}}, "", 100)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(es)})
+	return nil
+}
+
+func (s *Server) listEngagements(w http.ResponseWriter, r *http.Request) error {
+	var f engagement.Filter
+	for _, st := range r.URL.Query()["state"] {
+		f.States = append(f.States, engagement.State(st))
+	}
+	es, err := s.deps.Engagements.Engagements(r.Context(), f, "", 500)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(es)})
+	return nil
+}
+
+func (s *Server) getEngagement(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.deps.Engagements.Get(r.Context(), engagement.ID(r.PathValue("engagement")))
+	if err != nil {
+		return err
+	}
+	p := principalFrom(r.Context())
+	if !p.Person.Role.AtLeast(identity.RoleSupervisor) && e.Agent != p.Person.ID {
+		return errs.NotFound("engagement %s not found", e.ID)
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) endEngagement(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.deps.Engagements.End(r.Context(), principalFrom(r.Context()).Person.ID, engagement.ID(r.PathValue("engagement")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) wrapUpEngagement(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		DispositionCode string `json:"dispositionCode"`
+		Notes           string `json:"notes"`
+	}
+	if err := decodeJSON(r, &req, true); err != nil {
+		return err
+	}
+	e, err := s.deps.Engagements.WrapUp(r.Context(), principalFrom(r.Context()).Person.ID, engagement.ID(r.PathValue("engagement")), req.DispositionCode, req.Notes)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) customerPosition(w http.ResponseWriter, r *http.Request) error {
+	caller, err := chatCaller(r, levelRead)
+	if err != nil {
+		return err
+	}
+	thread := r.URL.Query().Get("threadId")
+	if thread == "" {
+		return errs.Invalid("MissingThreadId", "threadId is required").WithTarget("threadId")
+	}
+	p, err := s.deps.Engagements.CustomerPosition(r.Context(), caller, thread)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) rateEngagement(w http.ResponseWriter, r *http.Request) error {
+	caller, err := chatCaller(r, levelRead)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Rating  int    `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	e, err := s.deps.Engagements.Rate(r.Context(), caller, engagement.ID(r.PathValue("engagement")), req.Rating, req.Comment)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"engagementId": e.ID, "rating": e.Rating, "comment": e.Comment})
+	return nil
+}
+
+func nonNilSlice[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}

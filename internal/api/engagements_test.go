@@ -1,0 +1,336 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+)
+
+const testFlow = `version: 1
+locale: en
+start: welcome
+handoff: {queue: support}
+steps:
+  welcome:
+    say: "Hello! I am the test bot."
+    next: help
+  help:
+    intents:
+      hours: {keywords: [opening hours], say: "We are open 9 to 5."}
+      order: {keywords: [order], next: ask_email}
+  ask_email:
+    ask: email
+    type: email
+    say: "Your e-mail, please?"
+    next: agent
+  agent:
+    handoff: {queue: support, labels: {topic: orders}}
+`
+
+type chatMessage struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Sender   string
+	Content  string
+	Metadata map[string]string `json:"metadata"`
+}
+
+// threadMessages lists a thread's text messages oldest first, as caller.
+func threadMessages(t *testing.T, s *switchboardtest.Server, token, thread string) ([]chatMessage, int) {
+	t.Helper()
+	resp, raw := bearer(t, s, token, "GET", "/chat/threads/"+thread+"/messages"+chatv+"&maxPageSize=200", nil)
+	if resp.StatusCode != http.StatusOK {
+		return nil, resp.StatusCode
+	}
+	var page struct {
+		Value []struct {
+			ID       string                   `json:"id"`
+			Type     string                   `json:"type"`
+			Content  struct{ Message string } `json:"content"`
+			Sender   struct{ RawID string }   `json:"senderCommunicationIdentifier"`
+			Metadata map[string]string        `json:"metadata"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		t.Fatal(err)
+	}
+	var out []chatMessage
+	for i := len(page.Value) - 1; i >= 0; i-- {
+		m := page.Value[i]
+		if m.Type == "text" || m.Type == "html" {
+			out = append(out, chatMessage{ID: m.ID, Type: m.Type, Sender: m.Sender.RawID, Content: m.Content.Message, Metadata: m.Metadata})
+		}
+	}
+	return out, resp.StatusCode
+}
+
+// waitForText waits until the thread holds a message containing text.
+func waitForText(t *testing.T, s *switchboardtest.Server, token, thread, text string) chatMessage {
+	t.Helper()
+	var found chatMessage
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		msgs, status := threadMessages(t, s, token, thread)
+		for _, m := range msgs {
+			if strings.Contains(m.Content, text) {
+				found = m
+				return nil
+			}
+		}
+		return fmt.Errorf("no message with %q (status %d): %+v", text, status, msgs)
+	})
+	return found
+}
+
+func sendChat(t *testing.T, s *switchboardtest.Server, token, thread, text string) {
+	t.Helper()
+	resp, raw := bearer(t, s, token, "POST", "/chat/threads/"+thread+"/messages"+chatv, map[string]any{"content": text})
+	wantStatus(t, resp, raw, http.StatusCreated)
+}
+
+// setupBot switches the demo bots off and connects a flow bot running
+// testFlow.
+func setupBot(t *testing.T, s *switchboardtest.Server) {
+	t.Helper()
+	s.DemoCenter(t)
+	c := s.Client(t)
+	for _, id := range []string{"assistant", "asisten"} {
+		resp, raw := c.Do(t, "PATCH", "/bots/"+id+nv, map[string]any{"enabled": false})
+		wantStatus(t, resp, raw, http.StatusOK)
+	}
+	resp, raw := c.Do(t, "PATCH", "/bots/tb"+nv, map[string]any{"name": "Test bot", "kind": "flow", "locale": "en", "handoffQueueId": "support"})
+	wantStatus(t, resp, raw, http.StatusCreated)
+	if m := switchboardtest.JSON(t, raw); m["secret"] == "" || m["identity"] == "" {
+		t.Fatalf("a new bot has no secret or identity: %s", raw)
+	}
+	putFlow(t, c, testFlow, http.StatusOK)
+}
+
+func putFlow(t *testing.T, c *switchboardtest.Client, src string, want int) []byte {
+	t.Helper()
+	req, err := http.NewRequest("PUT", c.Base+"/bots/tb/flow"+nv, bytes.NewReader([]byte(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/yaml")
+	c.Sign(req, []byte(src))
+	resp, raw := c.Send(t, req)
+	wantStatus(t, resp, raw, want)
+	return raw
+}
+
+func TestFlowDocumentWithMistakesIsRefusedAndTheRunningFlowStays(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	c := s.Client(t)
+	bad := strings.Replace(testFlow, "next: ask_email", "next: ask_emial", 1)
+	bad = strings.Replace(bad, "type: email", "type: mail", 1)
+	raw := putFlow(t, c, bad, http.StatusBadRequest)
+	var body struct {
+		Error struct {
+			Code    string
+			Details []struct{ Message, Target string }
+		}
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Error.Code != "InvalidFlow" || len(body.Error.Details) < 2 {
+		t.Fatalf("want InvalidFlow with both mistakes: %s", raw)
+	}
+	var lines []string
+	for _, d := range body.Error.Details {
+		lines = append(lines, d.Target)
+	}
+	joined := strings.Join(lines, "; ")
+	if !strings.Contains(joined, "line 12, column 40") || !strings.Contains(joined, "line 15, column 11") {
+		t.Fatalf("the mistakes' lines (12: ask_emial, 15: mail) are not named: %s", raw)
+	}
+	resp, got := c.Do(t, "GET", "/bots/tb"+nv, nil)
+	wantStatus(t, resp, got, http.StatusOK)
+	if v := switchboardtest.JSON(t, got)["flowVersion"]; v != 1.0 {
+		t.Fatalf("the refused flow changed the running version: %v", v)
+	}
+	req, _ := http.NewRequest("GET", c.Base+"/bots/tb/flow"+nv, nil)
+	c.Sign(req, nil)
+	resp, src := c.Send(t, req)
+	wantStatus(t, resp, src, http.StatusOK)
+	if string(src) != testFlow {
+		t.Fatalf("the running flow is not the one set before:\n%s", src)
+	}
+}
+
+func TestBotFirstChatHandsOffToAnAgentWhoSeesEverything(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Citra", "locale": "en"})
+	greeting := waitForText(t, s, v.token, v.thread, "Hello! I am the test bot.")
+	if greeting.Sender == v.identity || greeting.Metadata["role"] != "bot" {
+		t.Fatalf("the greeting is not the bot's: %+v", greeting)
+	}
+
+	sendChat(t, s, v.token, v.thread, "What are your opening hours?")
+	waitForText(t, s, v.token, v.thread, "We are open 9 to 5.")
+	sendChat(t, s, v.token, v.thread, "I have a question about my order")
+	waitForText(t, s, v.token, v.thread, "Your e-mail, please?")
+	sendChat(t, s, v.token, v.thread, "citra@example.com")
+
+	var pos map[string]any
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := bearer(t, s, v.token, "GET", "/webchat/position"+nv+"&threadId="+v.thread, nil)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%d %s", resp.StatusCode, raw)
+		}
+		pos = switchboardtest.JSON(t, raw)
+		if pos["state"] != "queued" || pos["position"] != 1.0 {
+			return fmt.Errorf("not queued first: %s", raw)
+		}
+		return nil
+	})
+	engagementID := pos["engagementId"].(string)
+
+	agent := loginDemo(t, s, "agent1", "demo-agent-1")
+	resp, raw := agent.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	sess := switchboardtest.JSON(t, raw)
+	agentToken := sess["token"].(string)
+	resp, raw = agent.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+
+	var offer map[string]any
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := agent.do(t, "GET", "/agent/offers"+nv, nil)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%d %s", resp.StatusCode, raw)
+		}
+		var page struct{ Value []map[string]any }
+		_ = json.Unmarshal(raw, &page)
+		if len(page.Value) != 1 {
+			return fmt.Errorf("offers: %s", raw)
+		}
+		offer = page.Value[0]
+		return nil
+	})
+	labels := offer["labels"].(map[string]any)
+	if offer["engagementId"] != engagementID || labels["email"] != "citra@example.com" || labels["topic"] != "orders" ||
+		labels["handoffReason"] != "flow" || labels["threadId"] != v.thread {
+		t.Fatalf("the offer does not carry the engagement and what the bot collected: %v", offer)
+	}
+
+	// The bot left the conversation at the handoff.
+	resp, raw = bearer(t, s, v.token, "GET", "/chat/threads/"+v.thread+"/participants"+chatv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if strings.Contains(string(raw), "Test bot") {
+		t.Fatalf("the bot is still in the thread: %s", raw)
+	}
+
+	resp, raw = agent.do(t, "POST", "/agent/offers/"+offer["offerId"].(string)+":accept"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	eng := switchboardtest.JSON(t, raw)
+	if eng["state"] != "assigned" || eng["threadId"] != v.thread {
+		t.Fatalf("accepting did not assign the engagement: %s", raw)
+	}
+	// The agent sees everything said before, at once.
+	history, status := threadMessages(t, s, agentToken, v.thread)
+	var said []string
+	for _, m := range history {
+		said = append(said, m.Content)
+	}
+	want := []string{"Hello! I am the test bot.", "What are your opening hours?", "We are open 9 to 5.",
+		"I have a question about my order", "Your e-mail, please?", "citra@example.com"}
+	joined := strings.Join(said, "\n")
+	for _, w := range want {
+		if !strings.Contains(joined, w) {
+			t.Fatalf("the agent's view (status %d) lacks %q:\n%s", status, w, joined)
+		}
+	}
+
+	sendChat(t, s, agentToken, v.thread, "Hi Citra, I'm Alex. Let me check your order.")
+	waitForText(t, s, v.token, v.thread, "Let me check your order.")
+	sendChat(t, s, v.token, v.thread, "Thank you!")
+	waitForText(t, s, agentToken, v.thread, "Thank you!")
+
+	// A message during the agent's part is not the bot's to answer.
+	resp, raw = agent.do(t, "POST", "/engagements/"+engagementID+":end"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if st := switchboardtest.JSON(t, raw)["state"]; st != "wrapUp" {
+		t.Fatalf("ending left the engagement %v", st)
+	}
+	resp, raw = bearer(t, s, v.token, "POST", "/engagements/"+engagementID+":rate"+nv, map[string]any{"rating": 5, "comment": "Quick and kind"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = bearer(t, s, v.token, "POST", "/engagements/"+engagementID+":rate"+nv, map[string]any{"rating": 1})
+	wantStatus(t, resp, raw, http.StatusConflict)
+
+	resp, raw = agent.do(t, "POST", "/engagements/"+engagementID+":wrapUp"+nv, map[string]any{"dispositionCode": "resolved", "notes": "order found"})
+	wantStatus(t, resp, raw, http.StatusOK)
+
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+	resp, raw = sup.do(t, "GET", "/engagements/"+engagementID+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	final := switchboardtest.JSON(t, raw)
+	if final["state"] != "ended" || final["rating"] != 5.0 || final["ratingComment"] != "Quick and kind" || final["dispositionCode"] != "resolved" {
+		t.Fatalf("the ended engagement does not keep its rating and wrap-up: %s", raw)
+	}
+	resp, raw = s.Client(t).Do(t, "GET", "/routing/jobs/"+offer["jobId"].(string)+"?api-version=2023-11-01", nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if job := switchboardtest.JSON(t, raw); job["status"] != "closed" || job["dispositionCode"] != "resolved" {
+		t.Fatalf("the router job is not closed with the disposition: %s", raw)
+	}
+}
+
+func TestFailingWebhookBotHandsOffAndLosesNothing(t *testing.T) {
+	s := switchboardtest.Start(t)
+	s.DemoCenter(t)
+	c := s.Client(t)
+	for _, id := range []string{"assistant", "asisten"} {
+		resp, raw := c.Do(t, "PATCH", "/bots/"+id+nv, map[string]any{"enabled": false})
+		wantStatus(t, resp, raw, http.StatusOK)
+	}
+	calls := make(chan string, 10)
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var act struct{ Type, Text string }
+		_ = json.NewDecoder(r.Body).Decode(&act)
+		calls <- act.Type
+		if act.Type == "conversationUpdate" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`[{"type":"message","text":"Webhook bot here."}]`))
+			return
+		}
+		http.Error(w, "boom", http.StatusInternalServerError)
+	}))
+	defer bot.Close()
+	resp, raw := c.Do(t, "PATCH", "/bots/wb"+nv, map[string]any{"name": "Webhook bot", "kind": "webhook", "handoffQueueId": "support",
+		"webhook": map[string]any{"url": bot.URL, "timeoutSeconds": 2}})
+	wantStatus(t, resp, raw, http.StatusCreated)
+
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Dewi", "locale": "en"})
+	waitForText(t, s, v.token, v.thread, "Webhook bot here.")
+	sendChat(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := bearer(t, s, v.token, "GET", "/webchat/position"+nv+"&threadId="+v.thread, nil)
+		if resp.StatusCode != http.StatusOK || switchboardtest.JSON(t, raw)["state"] != "queued" {
+			return fmt.Errorf("%d %s", resp.StatusCode, raw)
+		}
+		return nil
+	})
+	if got := <-calls; got != "conversationUpdate" {
+		t.Fatalf("first activity %q", got)
+	}
+	if got := <-calls; got != "message" {
+		t.Fatalf("second activity %q", got)
+	}
+	// What the customer wrote is still there for the agent.
+	waitForText(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+	resp, raw = sup.do(t, "GET", "/engagements"+nv+"&state=queued", nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if !strings.Contains(string(raw), `"handoffReason":"botFailed"`) {
+		t.Fatalf("the queued engagement does not say the bot failed: %s", raw)
+	}
+}

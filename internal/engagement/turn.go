@@ -1,0 +1,377 @@
+package engagement
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-cc/switchboard/internal/bot"
+	"github.com/switchboard-cc/switchboard/internal/bot/flow"
+	"github.com/switchboard-cc/switchboard/internal/contact"
+	"github.com/switchboard-cc/switchboard/internal/conversation"
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/event"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+// The service follows the tenant's chat: a web chat thread opening, or a
+// customer writing with no live engagement, starts one; while a bot leads,
+// each customer message is a turn of the bot. Events arrive at least once
+// and in order per thread; a turn remembers the last message it took.
+
+// EventTypes are the events the service consumes.
+var EventTypes = []string{
+	conversation.EventThreadCreated,
+	conversation.EventMessageReceivedInThread,
+	routingEvent("RouterWorkerOfferIssued"),
+	routingEvent("RouterWorkerOfferAccepted"),
+	routingEvent("RouterWorkerOfferDeclined"),
+	routingEvent("RouterWorkerOfferExpired"),
+	routingEvent("RouterWorkerOfferRevoked"),
+}
+
+func routingEvent(kind string) string { return "Microsoft.Communication." + kind }
+
+// Wants reports whether the service consumes events of typ (the router
+// writes its events only when someone does).
+func Wants(typ string) bool {
+	for _, t := range EventTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+type wireID struct {
+	RawID string `json:"rawId"`
+}
+
+type chatEvent struct {
+	ThreadID  string            `json:"threadId"`
+	MessageID string            `json:"messageId"`
+	Sender    wireID            `json:"senderCommunicationIdentifier"`
+	Creator   wireID            `json:"createdByCommunicationIdentifier"`
+	Body      string            `json:"messageBody"`
+	Type      string            `json:"type"`
+	Metadata  map[string]string `json:"metadata"`
+}
+
+// HandleEvent takes one event of the tenant's stream.
+func (s *Service) HandleEvent(ctx context.Context, ev event.Event) error {
+	ctx = tenant.With(ctx, ev.Tenant)
+	switch ev.Type {
+	case conversation.EventThreadCreated, conversation.EventMessageReceivedInThread:
+		var d chatEvent
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			return fmt.Errorf("engagement: %s data: %w", ev.Type, err)
+		}
+		mu := s.threadLock(ev.Tenant, conversation.ThreadID(d.ThreadID))
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Type == conversation.EventThreadCreated {
+			return s.threadOpened(ctx, d)
+		}
+		return s.customerWrote(ctx, d)
+	default:
+		return s.routerEvent(ctx, ev)
+	}
+}
+
+func (s *Service) threadOpened(ctx context.Context, d chatEvent) error {
+	if d.Metadata["channel"] != "webchat" {
+		return nil
+	}
+	th := conversation.ThreadID(d.ThreadID)
+	if _, err := s.Store.LiveEngagement(ctx, tenant.MustFrom(ctx), th); err == nil || errs.KindOf(err) != errs.KindNotFound {
+		return err
+	}
+	_, err := s.start(ctx, th, d.Creator.RawID, d.Metadata, "")
+	return err
+}
+
+func (s *Service) customerWrote(ctx context.Context, d chatEvent) error {
+	t := tenant.MustFrom(ctx)
+	th := conversation.ThreadID(d.ThreadID)
+	e, err := s.Store.LiveEngagement(ctx, t, th)
+	switch {
+	case errs.KindOf(err) == errs.KindNotFound:
+		// Only the customer's own thread of a channel we serve starts one.
+		thread, err := s.Chat.GetThread(ctx, d.Sender.RawID, th)
+		if err != nil || thread.Metadata["channel"] != "webchat" || thread.CreatedBy != d.Sender.RawID {
+			return nil
+		}
+		e, err = s.start(ctx, th, d.Sender.RawID, thread.Metadata, d.MessageID)
+		if err != nil || e.State != StateBot {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	if e.State != StateBot || d.Sender.RawID != e.Customer || !newer(d.MessageID, e.LastMessage) {
+		return nil
+	}
+	b, err := s.Store.Bot(ctx, t, e.Bot)
+	if err != nil {
+		return s.handoff(ctx, &e, nil, handoffReq{reason: ReasonBotFailed}, nil, d.MessageID)
+	}
+	var r botReply
+	switch b.Kind {
+	case BotFlow:
+		r = s.flowTurn(ctx, &e, &b, flow.Input{Kind: flow.Message, Text: d.Body})
+	default:
+		r = s.webhookTurn(ctx, &e, &b, s.activity(&e, &b, bot.TypeMessage, d.Body, d.MessageID))
+	}
+	return s.apply(ctx, &e, &b, r, d.MessageID)
+}
+
+// newer compares chat message ids (millisecond stamps, as decimal text).
+func newer(id, last string) bool {
+	if last == "" {
+		return true
+	}
+	if len(id) != len(last) {
+		return len(id) > len(last)
+	}
+	return id > last
+}
+
+// start opens an engagement on a thread; the channel's bot greets, or the
+// customer goes straight to the queue when no bot answers the channel.
+func (s *Service) start(ctx context.Context, th conversation.ThreadID, customer string, meta map[string]string, firstMessage string) (Engagement, error) {
+	t := tenant.MustFrom(ctx)
+	now := s.now().UTC()
+	e := Engagement{Tenant: t, ID: ID(s.newID()), Thread: th, Customer: customer, Channel: meta["channel"],
+		Locale: meta["locale"], State: StateBot, CreatedAt: now, UpdatedAt: now}
+	e.Contact = contact.ID(meta["contactId"])
+	b, err := s.channelBot(ctx, e.Channel, e.Locale)
+	if err != nil {
+		return e, err
+	}
+	if b == nil {
+		// A tenant that set neither a bot nor a queue for the channel does
+		// not run a contact center on it: the chat stays a plain chat.
+		if s.Channels == nil || s.Channels.Queue(ctx, e.Channel) == "" {
+			return Engagement{}, nil
+		}
+		e.State = StateQueued
+		if err := s.Store.CreateEngagement(ctx, e); err != nil {
+			return e, err
+		}
+		e.Version = 1
+		return e, s.handoff(ctx, &e, nil, handoffReq{reason: ReasonNoBot}, nil, firstMessage)
+	}
+	e.Bot, e.BotIdentity = b.ID, b.Identity
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateEngagement(ctx, e); err != nil {
+			return err
+		}
+		_, err := s.Chat.AddParticipants(ctx, customer, th, []conversation.ParticipantInput{{ID: b.Identity, DisplayName: b.Name,
+			Metadata: map[string]string{"role": "bot"}}})
+		return err
+	})
+	if err != nil {
+		return e, err
+	}
+	e, err = s.Store.Engagement(ctx, t, e.ID)
+	if err != nil {
+		return e, err
+	}
+	var r botReply
+	switch b.Kind {
+	case BotFlow:
+		r = s.flowTurn(ctx, &e, b, flow.Input{Kind: flow.Start})
+	default:
+		r = s.webhookTurn(ctx, &e, b, s.activity(&e, b, bot.TypeConversationUpdate, "", ""))
+	}
+	return e, s.apply(ctx, &e, b, r, "")
+}
+
+// botReply is what a bot's turn decided.
+type botReply struct {
+	say     []string
+	handoff *handoffReq
+	end     bool
+	state   json.RawMessage
+	fields  map[string]string
+}
+
+type handoffReq struct {
+	queue    string
+	priority int
+	labels   map[string]string
+	reason   string
+}
+
+func (s *Service) flowInput(ctx context.Context, e *Engagement, in flow.Input) flow.Input {
+	in.Open = s.Channels == nil || s.Channels.Open(ctx, e.Channel, s.now())
+	in.Contact = map[string]string{}
+	if s.Contacts != nil && e.Contact != "" {
+		if c, err := s.Contacts.Get(ctx, e.Contact); err == nil {
+			in.Contact["name"] = c.DisplayName
+			for k, v := range c.Fields {
+				in.Contact[k] = v
+			}
+			for _, h := range c.Handles {
+				if _, ok := in.Contact[string(h.Kind)]; !ok && (h.Kind == "email" || h.Kind == "phone") {
+					in.Contact[string(h.Kind)] = h.Value
+				}
+			}
+		}
+	}
+	return in
+}
+
+// flowTurn runs the built-in flow with one input (lookups included).
+func (s *Service) flowTurn(ctx context.Context, e *Engagement, b *Bot, in flow.Input) botReply {
+	f, err := s.flowOf(ctx, *b)
+	if err != nil {
+		s.Log.Warn("engagement: flow unavailable; handing off", "tenant", e.Tenant, "bot", b.ID, "err", err)
+		return botReply{handoff: &handoffReq{reason: ReasonBotFailed}}
+	}
+	var st flow.State
+	if len(e.BotState) > 0 {
+		if err := json.Unmarshal(e.BotState, &st); err != nil {
+			return botReply{handoff: &handoffReq{reason: ReasonBotFailed}}
+		}
+	}
+	in = s.flowInput(ctx, e, in)
+	var r botReply
+	// A lookup feeds its result back; a flow cannot ask more than a few in
+	// one turn.
+	for range 4 {
+		var out flow.Output
+		st, out = f.Step(st, in)
+		r.say = append(r.say, out.Say...)
+		if out.Lookup != nil {
+			in = flow.Input{Kind: flow.LookupAnswer, Open: in.Open, Contact: in.Contact, Lookup: s.lookup(ctx, b, out.Lookup.Fields)}
+			continue
+		}
+		if out.Handoff != nil {
+			r.handoff = &handoffReq{queue: out.Handoff.Queue, priority: out.Handoff.Priority, labels: out.Handoff.Labels, reason: out.Handoff.Reason}
+		}
+		r.end = out.End
+		break
+	}
+	r.state, _ = json.Marshal(st)
+	r.fields = st.Fields
+	return r
+}
+
+func (s *Service) lookup(ctx context.Context, b *Bot, fields map[string]string) flow.LookupResult {
+	if b.Lookup == nil || s.Lookups == nil {
+		return flow.LookupResult{Err: true}
+	}
+	found, out, err := s.Lookups.Lookup(ctx, bot.Endpoint{URL: b.Lookup.URL, Secret: b.Secret, Timeout: b.Lookup.timeout()}, fields)
+	if err != nil {
+		s.Log.Warn("engagement: customer lookup failed", "tenant", b.Tenant, "bot", b.ID, "err", err)
+		return flow.LookupResult{Err: true}
+	}
+	return flow.LookupResult{Found: found, Fields: out}
+}
+
+func (s *Service) activity(e *Engagement, b *Bot, typ bot.ActivityType, text, id string) bot.Activity {
+	from := bot.ChannelAccount{ID: e.Customer, Role: bot.RoleUser}
+	to := bot.ChannelAccount{ID: b.Identity, Name: b.Name, Role: bot.RoleBot}
+	var act bot.Activity
+	switch typ {
+	case bot.TypeMessage:
+		act = bot.MessageActivity(e.Thread, from, to, text, e.Locale)
+	default:
+		act = bot.ConversationUpdate(e.Thread, from, to, []bot.ChannelAccount{from}, nil)
+	}
+	if id != "" {
+		// The customer's message id: a redelivery carries the same id, so
+		// the bot can answer it once.
+		act.ID = string(e.ID) + ":" + id
+	}
+	act.ServiceURL = strings.TrimSuffix(s.PublicURL, "/") + "/botapi/" + string(e.Tenant) + "/" + string(b.ID)
+	act.ChannelID = e.Channel
+	return act
+}
+
+// webhookTurn delivers an activity to the tenant's bot; a bot that fails
+// in any way hands the customer to a person.
+func (s *Service) webhookTurn(ctx context.Context, e *Engagement, b *Bot, act bot.Activity) botReply {
+	if s.Webhooks == nil || b.Webhook == nil {
+		return botReply{handoff: &handoffReq{reason: ReasonBotFailed}}
+	}
+	acts, err := s.Webhooks.Deliver(ctx, bot.Endpoint{URL: b.Webhook.URL, Secret: b.Secret, Timeout: b.Webhook.timeout()}, act)
+	if err != nil {
+		s.Log.Warn("engagement: bot failed; handing off", "tenant", e.Tenant, "bot", b.ID, "err", err)
+		return botReply{handoff: &handoffReq{reason: ReasonBotFailed}}
+	}
+	return replyOf(acts)
+}
+
+// replyOf turns a bot's answer into a reply.
+func replyOf(acts []bot.Activity) botReply {
+	var r botReply
+	for _, a := range acts {
+		switch a.Type {
+		case bot.TypeMessage:
+			if strings.TrimSpace(a.Text) != "" {
+				r.say = append(r.say, a.Text)
+			}
+		case bot.TypeEndOfConversation:
+			r.end = true
+		}
+	}
+	if h, ok := bot.HandoffOf(acts); ok {
+		reason := h.Reason
+		if reason == "" {
+			reason = ReasonFlow
+		}
+		r.handoff = &handoffReq{queue: h.Queue, priority: h.Priority, labels: h.Labels, reason: reason}
+	}
+	return r
+}
+
+// apply carries out a bot's turn: its messages and state in one
+// transaction, then a handoff or the end.
+func (s *Service) apply(ctx context.Context, e *Engagement, b *Bot, r botReply, lastMessage string) error {
+	if r.fields != nil {
+		e.Fields = r.fields
+	}
+	if len(r.state) > 0 {
+		e.BotState = r.state
+	}
+	if r.handoff != nil {
+		return s.handoff(ctx, e, b, *r.handoff, r.say, lastMessage)
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.botSays(ctx, e, b, r.say); err != nil {
+			return err
+		}
+		if lastMessage != "" {
+			e.LastMessage = lastMessage
+		}
+		if r.end {
+			e.State, e.EndedAt = StateEnded, s.now().UTC()
+			if err := s.Chat.RemoveParticipant(ctx, b.Identity, e.Thread, b.Identity); err != nil && !gone(err) {
+				return err
+			}
+		}
+		e.UpdatedAt = s.now().UTC()
+		return s.Store.UpdateEngagement(ctx, e, e.Version)
+	})
+}
+
+func (s *Service) botSays(ctx context.Context, e *Engagement, b *Bot, say []string) error {
+	for _, text := range say {
+		if _, err := s.Chat.SendMessage(ctx, b.Identity, e.Thread, conversation.SendMessageInput{Content: text, SenderDisplayName: b.Name,
+			Metadata: map[string]string{"engagementId": string(e.ID), "role": "bot"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gone reports an error that means the participant or thread is already
+// not there (a repeated step after a crash).
+func gone(err error) bool {
+	k := errs.KindOf(err)
+	return k == errs.KindNotFound || k == errs.KindForbidden || errors.Is(err, errs.KindNotFound)
+}
