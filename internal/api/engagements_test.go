@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
 
@@ -332,5 +333,41 @@ func TestFailingWebhookBotHandsOffAndLosesNothing(t *testing.T) {
 	wantStatus(t, resp, raw, http.StatusOK)
 	if !strings.Contains(string(raw), `"handoffReason":"botFailed"`) {
 		t.Fatalf("the queued engagement does not say the bot failed: %s", raw)
+	}
+}
+
+func TestErasingACustomerErasesTheirContactCenterConversations(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	c := s.Client(t)
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Budi", "locale": "en"})
+	waitForText(t, s, v.token, v.thread, "Hello! I am the test bot.")
+	sendChat(t, s, v.token, v.thread, "I have a question about my order")
+	waitForText(t, s, v.token, v.thread, "Your e-mail, please?")
+	sendChat(t, s, v.token, v.thread, "budi@example.com")
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := sup.do(t, "GET", "/engagements"+nv+"&state=queued", nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), "budi@example.com") {
+			return fmt.Errorf("%d %s", resp.StatusCode, raw)
+		}
+		return nil
+	})
+
+	resp, raw := c.Do(t, "DELETE", "/contacts/"+v.contact+nv, nil)
+	wantStatus(t, resp, raw, http.StatusNoContent)
+	resp, raw = sup.do(t, "GET", "/engagements"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if strings.Contains(string(raw), "budi@example.com") || strings.Contains(string(raw), v.thread) {
+		t.Fatalf("the erased customer's engagements remain: %s", raw)
+	}
+	msgs, err := s.App.Store.Messages(t.Context(), s.Demo.Tenant.ID, conversation.ThreadID(v.thread), conversation.MessageQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if text := m.Content.Message; strings.Contains(strings.ToLower(text), "budi") || strings.Contains(text, "e-mail") {
+			t.Fatalf("the erased customer's conversation keeps %q", text)
+		}
 	}
 }

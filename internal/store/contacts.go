@@ -275,6 +275,12 @@ func (s *Store) EraseParticipant(ctx context.Context, t tenant.ID, participant s
 		return nil, err
 	}
 	for _, q := range []string{
+		// The contact center's conversations with the customer go whole:
+		// what bots and agents wrote there is about the customer too (a
+		// greeting by name, an order looked up), and so is what the bot
+		// collected.
+		`DELETE FROM chat_messages WHERE tenant_id = $1 AND thread_id IN (SELECT thread_id FROM engagements WHERE tenant_id = $1 AND customer = $2)`,
+		`DELETE FROM engagements WHERE tenant_id = $1 AND customer = $2`,
 		`DELETE FROM chat_messages WHERE tenant_id = $1 AND sender = $2`,
 		`DELETE FROM chat_read_receipts WHERE tenant_id = $1 AND raw_id = $2`,
 		`DELETE FROM chat_participants WHERE tenant_id = $1 AND raw_id = $2`,

@@ -37,9 +37,9 @@ func (s *Store) CreateEngagement(ctx context.Context, e engagement.Engagement) e
 		return err
 	}
 	_, err = s.db.writer(ctx).ExecContext(ctx, `
-INSERT INTO engagements (tenant_id, id, thread_id, contact_id, state, agent_id, queue_id, created_at, updated_at, doc, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
-		string(e.Tenant), string(e.ID), string(e.Thread), string(e.Contact), string(e.State), string(e.Agent), e.Queue,
+INSERT INTO engagements (tenant_id, id, thread_id, contact_id, customer, state, agent_id, queue_id, created_at, updated_at, doc, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)`,
+		string(e.Tenant), string(e.ID), string(e.Thread), string(e.Contact), e.Customer, string(e.State), string(e.Agent), e.Queue,
 		micros(e.CreatedAt), micros(e.UpdatedAt), string(doc))
 	if err != nil {
 		return fmt.Errorf("store: create engagement: %w", err)

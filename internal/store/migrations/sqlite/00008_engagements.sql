@@ -9,6 +9,7 @@ CREATE TABLE engagements (
     id         TEXT NOT NULL,
     thread_id  TEXT NOT NULL,
     contact_id TEXT NOT NULL,
+    customer   TEXT NOT NULL,
     state      TEXT NOT NULL,
     agent_id   TEXT NOT NULL,
     queue_id   TEXT NOT NULL,
@@ -22,6 +23,7 @@ CREATE INDEX engagements_thread ON engagements(tenant_id, thread_id, state);
 CREATE INDEX engagements_state ON engagements(tenant_id, state);
 CREATE INDEX engagements_agent ON engagements(tenant_id, agent_id, state);
 CREATE INDEX engagements_contact ON engagements(tenant_id, contact_id, created_at);
+CREATE INDEX engagements_customer ON engagements(tenant_id, customer);
 
 CREATE TABLE bots (
     tenant_id  TEXT NOT NULL,
