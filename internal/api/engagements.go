@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/identity"
@@ -30,6 +31,8 @@ func (s *Server) registerEngagements() {
 	s.handle(n("PUT", "/bots/{bot}/flow", authAdmin, identity.RoleAdmin, s.putFlow))
 	s.handle(n("GET", "/bots/{bot}/flow", authAdmin, identity.RoleSupervisor, s.getFlow))
 
+	s.handle(n("GET", "/desk/settings", authAdmin, identity.RoleAgent, s.getDesk))
+	s.handle(n("PUT", "/desk/settings", authAdmin, identity.RoleAdmin, s.putDesk))
 	s.handle(n("POST", "/agent/session", authSession, identity.RoleAgent, s.agentSession))
 	s.handle(n("PUT", "/agent/presence", authSession, identity.RoleAgent, s.agentPresence))
 	s.handle(n("GET", "/agent/offers", authSession, identity.RoleAgent, s.agentOffers))
@@ -41,6 +44,15 @@ func (s *Server) registerEngagements() {
 	s.handle(n("POST", "/engagements/{engagement}:end", authSession, identity.RoleAgent, s.endEngagement))
 	s.handle(n("POST", "/engagements/{engagement}:wrapUp", authSession, identity.RoleAgent, s.wrapUpEngagement))
 
+	s.handle(n("GET", "/engagements/{engagement}/messages", authSession, identity.RoleAgent, s.engagementTranscript))
+	s.handle(n("GET", "/engagements/{engagement}/history", authSession, identity.RoleAgent, s.engagementHistory))
+	s.handle(n("GET", "/engagements/{engagement}/notes", authSession, identity.RoleAgent, s.engagementNotes))
+	s.handle(n("POST", "/engagements/{engagement}/notes", authSession, identity.RoleAgent, s.addEngagementNote))
+	s.handle(n("POST", "/engagements/{engagement}:transfer", authSession, identity.RoleAgent, s.transferEngagement))
+	s.handle(n("POST", "/engagements/{engagement}:monitor", authSession, identity.RoleSupervisor, s.monitorEngagement(true)))
+	s.handle(n("POST", "/engagements/{engagement}:unmonitor", authSession, identity.RoleSupervisor, s.monitorEngagement(false)))
+	s.handle(n("POST", "/engagements/{engagement}:barge", authSession, identity.RoleSupervisor, s.bargeEngagement))
+	s.handle(n("GET", "/wallboard", authSession, identity.RoleSupervisor, s.wallboard))
 	s.handle(n("GET", "/webchat/position", authUser, "", s.customerPosition))
 	s.handle(n("POST", "/engagements/{engagement}:rate", authUser, "", s.rateEngagement))
 }
@@ -191,6 +203,27 @@ func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) getDesk(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.deps.Engagements.Desk(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) putDesk(w http.ResponseWriter, r *http.Request) error {
+	var d engagement.DeskSettings
+	if err := decodeJSON(r, &d, false); err != nil {
+		return err
+	}
+	if err := s.deps.Engagements.SetDesk(r.Context(), d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
 func (s *Server) agentSession(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r.Context())
 	as, err := s.deps.Engagements.StartAgentSession(r.Context(), *p.Person)
@@ -305,6 +338,109 @@ func (s *Server) wrapUpEngagement(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) person(r *http.Request) identity.Person { return *principalFrom(r.Context()).Person }
+
+func engagementID(r *http.Request) engagement.ID { return engagement.ID(r.PathValue("engagement")) }
+
+// renderMessages answers messages in the ACS chat shape, newest first.
+func (s *Server) renderMessages(w http.ResponseWriter, r *http.Request, msgs []conversation.Message) {
+	out := make([]messageJSON, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, s.renderMessage(r, m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (s *Server) engagementTranscript(w http.ResponseWriter, r *http.Request) error {
+	msgs, err := s.deps.Engagements.Transcript(r.Context(), s.person(r), engagementID(r))
+	if err != nil {
+		return err
+	}
+	s.renderMessages(w, r, msgs)
+	return nil
+}
+
+func (s *Server) engagementHistory(w http.ResponseWriter, r *http.Request) error {
+	es, err := s.deps.Engagements.History(r.Context(), s.person(r), engagementID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": es})
+	return nil
+}
+
+func (s *Server) engagementNotes(w http.ResponseWriter, r *http.Request) error {
+	msgs, err := s.deps.Engagements.Notes(r.Context(), s.person(r), engagementID(r))
+	if err != nil {
+		return err
+	}
+	s.renderMessages(w, r, msgs)
+	return nil
+}
+
+func (s *Server) addEngagementNote(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Content string `json:"content"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Content) == "" {
+		return errs.Invalid("InvalidContent", "content must not be empty").WithTarget("content")
+	}
+	m, err := s.deps.Engagements.AddNote(r.Context(), s.person(r), engagementID(r), req.Content)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.renderMessage(r, m))
+	return nil
+}
+
+func (s *Server) transferEngagement(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		QueueID string `json:"queueId"`
+		AgentID string `json:"agentId"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	e, err := s.deps.Engagements.Transfer(r.Context(), s.person(r), engagementID(r), req.QueueID, identity.PersonID(req.AgentID))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) monitorEngagement(on bool) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		e, err := s.deps.Engagements.Monitor(r.Context(), s.person(r), engagementID(r), on)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, e)
+		return nil
+	}
+}
+
+func (s *Server) bargeEngagement(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.deps.Engagements.Barge(r.Context(), s.person(r), engagementID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) wallboard(w http.ResponseWriter, r *http.Request) error {
+	wb, err := s.deps.Engagements.Wallboard(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wb)
 	return nil
 }
 

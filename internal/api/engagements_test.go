@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
@@ -369,5 +372,195 @@ func TestErasingACustomerErasesTheirContactCenterConversations(t *testing.T) {
 		if text := m.Content.Message; strings.Contains(strings.ToLower(text), "budi") || strings.Contains(text, "e-mail") {
 			t.Fatalf("the erased customer's conversation keeps %q", text)
 		}
+	}
+}
+
+// rtFrames connects to /realtime with token and returns a function that
+// waits for the next event frame with the given name and returns its data.
+func rtFrames(t *testing.T, s *switchboardtest.Server, token string) func(name string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.HTTPURL, "http")+"/realtime", &websocket.DialOptions{Subprotocols: []string{"switchboard.v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "token": token})
+	if err := ws.Write(ctx, websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan map[string]any, 256)
+	go func() {
+		defer close(frames)
+		for {
+			_, raw, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			var f map[string]any
+			if json.Unmarshal(raw, &f) == nil {
+				frames <- f
+			}
+		}
+	}()
+	for f := range frames {
+		if f["type"] == "ready" {
+			break
+		}
+	}
+	return func(name string, match func(map[string]any) bool) map[string]any {
+		t.Helper()
+		for {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					t.Fatalf("the socket closed before %s", name)
+				}
+				if d, _ := f["data"].(map[string]any); f["type"] == "event" && f["name"] == name && (match == nil || match(d)) {
+					return d
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s frame", name)
+			}
+		}
+	}
+}
+
+// handedToAgent takes a fresh visitor through the test bot to agent1.
+func handedToAgent(t *testing.T, s *switchboardtest.Server, name string) (v visitor, agent *session, agentToken, engagementID string) {
+	t.Helper()
+	_, _, v = startSession(t, s, map[string]any{"displayName": name, "locale": "en"})
+	waitForText(t, s, v.token, v.thread, "Hello! I am the test bot.")
+	sendChat(t, s, v.token, v.thread, "I want to talk to a person")
+	agent = loginDemo(t, s, "agent1", "demo-agent-1")
+	resp, raw := agent.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	agentToken = switchboardtest.JSON(t, raw)["token"].(string)
+	resp, raw = agent.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	offer := waitOffer(t, agent, v.thread)
+	resp, raw = agent.do(t, "POST", "/agent/offers/"+offer["offerId"].(string)+":accept"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	return v, agent, agentToken, offer["engagementId"].(string)
+}
+
+// waitOffer waits until the agent holds an offer for the thread.
+func waitOffer(t *testing.T, agent *session, thread string) map[string]any {
+	t.Helper()
+	var offer map[string]any
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := agent.do(t, "GET", "/agent/offers"+nv, nil)
+		var page struct{ Value []map[string]any }
+		_ = json.Unmarshal(raw, &page)
+		for _, o := range page.Value {
+			if o["labels"].(map[string]any)["threadId"] == thread {
+				offer = o
+				return nil
+			}
+		}
+		return fmt.Errorf("%d %s", resp.StatusCode, raw)
+	})
+	return offer
+}
+
+func TestSupervisorMonitorsWhispersBargesAndTheAgentTransfers(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	v, agent, agentToken, id := handedToAgent(t, s, "Eka")
+	agentEvents := rtFrames(t, s, agentToken)
+
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+	resp, raw := sup.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	supToken := switchboardtest.JSON(t, raw)["token"].(string)
+	supEvents := rtFrames(t, s, supToken)
+
+	// Silent monitoring: the supervisor hears the conversation, the
+	// customer sees no one new.
+	resp, raw = sup.do(t, "POST", "/engagements/"+id+":monitor"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	sendChat(t, s, v.token, v.thread, "Is anyone there?")
+	got := supEvents("engagementMessage", func(d map[string]any) bool { return d["message"] == "Is anyone there?" })
+	if got["engagementId"] != id {
+		t.Fatalf("monitored message %v", got)
+	}
+	resp, raw = bearer(t, s, v.token, "GET", "/chat/threads/"+v.thread+"/participants"+chatv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if strings.Contains(string(raw), "Sam Supervisor") {
+		t.Fatalf("a silent monitor shows in the thread: %s", raw)
+	}
+	resp, raw = sup.do(t, "GET", "/engagements/"+id+"/messages"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if !strings.Contains(string(raw), "Is anyone there?") {
+		t.Fatalf("the supervisor's transcript lacks the customer's message: %s", raw)
+	}
+
+	// A whisper reaches the agent only.
+	resp, raw = sup.do(t, "POST", "/engagements/"+id+"/notes"+nv, map[string]any{"content": "Offer the 10% voucher"})
+	wantStatus(t, resp, raw, http.StatusCreated)
+	w := agentEvents("chatMessageReceived", func(d map[string]any) bool { return d["message"] == "Offer the 10% voucher" })
+	if w["threadId"] == v.thread || w["metadata"].(map[string]any)["kind"] != "whisper" {
+		t.Fatalf("the whisper went to the customer's thread or is not marked: %v", w)
+	}
+	resp, raw = agent.do(t, "POST", "/engagements/"+id+"/notes"+nv, map[string]any{"content": "customer is a VIP"})
+	wantStatus(t, resp, raw, http.StatusCreated)
+	resp, raw = sup.do(t, "GET", "/engagements/"+id+"/notes"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if !strings.Contains(string(raw), "customer is a VIP") || !strings.Contains(string(raw), `"kind":"note"`) {
+		t.Fatalf("the agent's note is not in the side thread: %s", raw)
+	}
+	visible, _ := threadMessages(t, s, v.token, v.thread)
+	for _, m := range visible {
+		if strings.Contains(m.Content, "voucher") || strings.Contains(m.Content, "VIP") {
+			t.Fatalf("the customer sees staff talk: %+v", m)
+		}
+	}
+
+	// Barge in: the supervisor joins and speaks.
+	resp, raw = sup.do(t, "POST", "/engagements/"+id+":barge"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	sendChat(t, s, supToken, v.thread, "Hello, I'm the supervisor.")
+	waitForText(t, s, v.token, v.thread, "Hello, I'm the supervisor.")
+
+	// The agent transfers to agent2, who sees the history.
+	agent2 := loginDemo(t, s, "agent2", "demo-agent-2")
+	resp, raw = agent2.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	agent2ID := switchboardtest.JSON(t, raw)["workerId"].(string)
+	agent2Token := switchboardtest.JSON(t, raw)["token"].(string)
+	resp, raw = agent2.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = agent.do(t, "POST", "/engagements/"+id+":transfer"+nv, map[string]any{"agentId": agent2ID})
+	wantStatus(t, resp, raw, http.StatusOK)
+	if st := switchboardtest.JSON(t, raw)["state"]; st != "queued" {
+		t.Fatalf("a transferred conversation is %v", st)
+	}
+	if _, status := threadMessages(t, s, agentToken, v.thread); status != http.StatusForbidden {
+		t.Fatalf("the transferring agent still reads the thread: %d", status)
+	}
+	offer := waitOffer(t, agent2, v.thread)
+	if offer["labels"].(map[string]any)["handoffReason"] != "transfer" {
+		t.Fatalf("the transferred offer: %v", offer)
+	}
+	resp, raw = agent2.do(t, "POST", "/agent/offers/"+offer["offerId"].(string)+":accept"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	waitForText(t, s, agent2Token, v.thread, "Is anyone there?")
+
+	resp, raw = sup.do(t, "GET", "/wallboard"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	var wb struct {
+		Queues []struct {
+			QueueID                  string
+			HandedOffToday, Answered int
+			AnsweredToday            int `json:"answeredToday"`
+			Agents                   map[string]int
+			ServiceLevelToday        *float64
+		}
+	}
+	_ = json.Unmarshal(raw, &wb)
+	if len(wb.Queues) != 1 || wb.Queues[0].QueueID != "support" || wb.Queues[0].HandedOffToday != 1 || wb.Queues[0].AnsweredToday != 1 ||
+		wb.Queues[0].Agents["busy"] != 1 || wb.Queues[0].ServiceLevelToday == nil {
+		t.Fatalf("wallboard: %s", raw)
 	}
 }

@@ -155,7 +155,7 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.Router = routing.NewService(routing.NewConfig(st, st), st, st, slog.Default())
 	a.Router.SetRemoteRules(remoterules.New())
-	a.Engagements = engagement.New(engagement.Deps{Store: st, Tx: st, Outbox: st, Chat: a.Chat, Router: a.Router,
+	a.Engagements = engagement.New(engagement.Deps{Store: st, DeskStore: st, Tx: st, Outbox: st, Chat: a.Chat, Router: a.Router,
 		Identities: ids, People: a.People, Contacts: a.Contacts, Webhooks: bot.NewClient(outbound), Lookups: bot.NewLookups(outbound),
 		Channels: webchatChannels{webchat: a.Webchat, tenants: a.Tenants}, PublicURL: cfg.PublicURL})
 	// Router events go to the outbox only when someone takes them: a

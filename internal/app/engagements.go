@@ -145,6 +145,18 @@ func (c webchatChannels) Open(ctx context.Context, channel string, now time.Time
 	return !ok || st.BusinessHours.Open(now)
 }
 
+func (c webchatChannels) Location(ctx context.Context) *time.Location {
+	st, ok := c.settings(ctx)
+	if !ok {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(st.BusinessHours.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 func (c webchatChannels) Queue(ctx context.Context, channel string) string {
 	st, _ := c.settings(ctx)
 	return st.QueueID

@@ -86,6 +86,17 @@ func (s *Service) StartAgentSession(ctx context.Context, p identity.Person) (Age
 	if err != nil {
 		return AgentSession{}, err
 	}
+	// A transfer to this agent selects the worker by this label; a worker
+	// an admin made through the Job Router API may lack it.
+	if labels, _ := doc["labels"].(map[string]any); labels["agentId"] != string(p.ID) {
+		if w, _, err = s.Router.Upsert(ctx, routing.KindWorker, WorkerID(p.ID), map[string]any{"labels": map[string]any{"agentId": string(p.ID)}}, 0); err != nil {
+			return AgentSession{}, err
+		}
+		doc, err = routing.Decode(w.Doc)
+	}
+	if err != nil {
+		return AgentSession{}, err
+	}
 	return AgentSession{Person: p, Identity: raw, Token: tok, Worker: doc}, nil
 }
 
@@ -237,6 +248,11 @@ func (s *Service) join(ctx context.Context, e *Engagement, p identity.PersonID, 
 			Metadata: map[string]string{"role": "agent"}}}); err != nil {
 			return err
 		}
+		if e.SideThread != "" {
+			if _, err := s.Chat.AddParticipants(ctx, e.SideOwner, e.SideThread, []conversation.ParticipantInput{{ID: raw, DisplayName: name}}); err != nil {
+				return err
+			}
+		}
 		now := s.now().UTC()
 		e.State, e.Agent, e.AgentIdentity, e.AgentName, e.Assignment, e.AssignedAt, e.UpdatedAt = StateAssigned, p, raw, name, assignment, now, now
 		return s.Store.UpdateEngagement(ctx, e, e.Version)
@@ -291,6 +307,9 @@ func (s *Service) End(ctx context.Context, p identity.PersonID, id ID) (Engageme
 func (s *Service) WrapUp(ctx context.Context, p identity.PersonID, id ID, disposition, notes string) (Engagement, error) {
 	if len(disposition) > 64 || len(notes) > 4000 {
 		return Engagement{}, errs.Invalid("InvalidWrapUp", "dispositionCode is at most 64 characters and notes at most 4000")
+	}
+	if err := s.checkDisposition(ctx, disposition); err != nil {
+		return Engagement{}, err
 	}
 	e, err := s.agentEngagement(ctx, p, id, StateAssigned, StateWrapUp)
 	if err != nil {

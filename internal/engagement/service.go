@@ -54,6 +54,7 @@ type Outbox interface {
 
 // Chat is what the service does in chat threads.
 type Chat interface {
+	CreateThread(ctx context.Context, caller string, in conversation.CreateThreadInput) (conversation.Thread, []conversation.InvalidParticipant, error)
 	GetThread(ctx context.Context, caller string, id conversation.ThreadID) (conversation.Thread, error)
 	AddParticipants(ctx context.Context, caller string, id conversation.ThreadID, in []conversation.ParticipantInput) ([]conversation.InvalidParticipant, error)
 	RemoveParticipant(ctx context.Context, caller string, id conversation.ThreadID, who string) error
@@ -75,6 +76,8 @@ type Router interface {
 	UnassignJob(ctx context.Context, id, assignment string, suspend bool) (int, error)
 	Upsert(ctx context.Context, kind routing.Kind, id string, patch map[string]any, ifMatch int64) (routing.Entity, bool, error)
 	Get(ctx context.Context, kind routing.Kind, id string) (routing.Entity, error)
+	List(ctx context.Context, kind routing.Kind, after string, limit int) ([]routing.Entity, error)
+	QueueStatistics(ctx context.Context, id string) (routing.QueueStatistics, error)
 }
 
 // Identities creates the chat identities of bots and staff.
@@ -109,11 +112,14 @@ type Lookups interface {
 type Channels interface {
 	Open(ctx context.Context, channel string, now time.Time) bool
 	Queue(ctx context.Context, channel string) string
+	// Location is the tenant's time zone (its days for daily figures).
+	Location(ctx context.Context) *time.Location
 }
 
 // Deps are the service's collaborators.
 type Deps struct {
 	Store      Store
+	DeskStore  DeskStore
 	Tx         Tx
 	Outbox     Outbox
 	Chat       Chat

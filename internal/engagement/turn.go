@@ -50,13 +50,14 @@ type wireID struct {
 }
 
 type chatEvent struct {
-	ThreadID  string            `json:"threadId"`
-	MessageID string            `json:"messageId"`
-	Sender    wireID            `json:"senderCommunicationIdentifier"`
-	Creator   wireID            `json:"createdByCommunicationIdentifier"`
-	Body      string            `json:"messageBody"`
-	Type      string            `json:"type"`
-	Metadata  map[string]string `json:"metadata"`
+	ThreadID   string            `json:"threadId"`
+	MessageID  string            `json:"messageId"`
+	Sender     wireID            `json:"senderCommunicationIdentifier"`
+	SenderName string            `json:"senderDisplayName"`
+	Creator    wireID            `json:"createdByCommunicationIdentifier"`
+	Body       string            `json:"messageBody"`
+	Type       string            `json:"type"`
+	Metadata   map[string]string `json:"metadata"`
 }
 
 // HandleEvent takes one event of the tenant's stream.
@@ -109,6 +110,10 @@ func (s *Service) customerWrote(ctx context.Context, d chatEvent) error {
 		}
 	case err != nil:
 		return err
+	default:
+		if err := s.relayToMonitors(ctx, &e, d); err != nil {
+			return err
+		}
 	}
 	if e.State != StateBot || d.Sender.RawID != e.Customer || !newer(d.MessageID, e.LastMessage) {
 		return nil

@@ -73,6 +73,14 @@ type Engagement struct {
 	Assignment    string            `json:"assignmentId,omitempty"`
 	Transfers     int               `json:"transfers,omitempty"`
 
+	// SideThread is where staff talk about the conversation (notes and
+	// whispers); SideOwner created it.
+	SideThread conversation.ThreadID `json:"sideThreadId,omitempty"`
+	SideOwner  string                `json:"sideOwner,omitempty"`
+	// Monitors are supervisors watching silently; Barged joined.
+	Monitors []string `json:"monitors,omitempty"`
+	Barged   []string `json:"barged,omitempty"`
+
 	Disposition string `json:"dispositionCode,omitempty"`
 	WrapUpNotes string `json:"wrapUpNotes,omitempty"`
 	Rating      int    `json:"rating,omitempty"`
@@ -102,6 +110,12 @@ type Filter struct {
 	Agent   identity.PersonID
 	Contact contact.ID
 	Thread  conversation.ThreadID
+	// Since keeps engagements created at or after it.
+	Since time.Time
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+var zeroTime time.Time

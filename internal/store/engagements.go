@@ -113,6 +113,9 @@ func (s *Store) Engagements(ctx context.Context, t tenant.ID, f engagement.Filte
 	if f.Thread != "" {
 		q.WriteString(` AND thread_id = ` + arg(string(f.Thread)))
 	}
+	if !f.Since.IsZero() {
+		q.WriteString(` AND created_at >= ` + arg(micros(f.Since)))
+	}
 	// Newest first; the cursor is "<created micros>|<id>".
 	if after != "" {
 		at, id, _ := strings.Cut(after, "|")
@@ -135,11 +138,6 @@ func (s *Store) Engagements(ctx context.Context, t tenant.ID, f engagement.Filte
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-// EngagementCursor is the list cursor after e.
-func EngagementCursor(e engagement.Engagement) string {
-	return fmt.Sprint(micros(e.CreatedAt), "|", e.ID)
 }
 
 func (s *Store) QueuedEngagements(ctx context.Context, after string, limit int) ([]engagement.Engagement, error) {
@@ -290,6 +288,28 @@ func (s *Store) SetStaffIdentity(ctx context.Context, t tenant.ID, p identity.Pe
 		string(t), string(p), raw)
 	if err != nil {
 		return fmt.Errorf("store: set staff identity: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeskSettings(ctx context.Context, t tenant.ID) ([]byte, error) {
+	var raw string
+	err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT doc FROM desk_settings WHERE tenant_id = $1`, string(t)).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: desk settings: %w", err)
+	}
+	return []byte(raw), nil
+}
+
+func (s *Store) SetDeskSettings(ctx context.Context, t tenant.ID, raw []byte) error {
+	_, err := s.db.writer(ctx).ExecContext(ctx, `
+INSERT INTO desk_settings (tenant_id, doc, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`, string(t), string(raw), micros(time.Now()))
+	if err != nil {
+		return fmt.Errorf("store: set desk settings: %w", err)
 	}
 	return nil
 }

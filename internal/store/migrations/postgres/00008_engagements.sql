@@ -52,7 +52,16 @@ CREATE TABLE staff_identities (
     PRIMARY KEY (tenant_id, person_id)
 );
 
+-- What agents work with: canned responses, disposition codes, the service
+-- level target; one document per tenant.
+CREATE TABLE desk_settings (
+    tenant_id  TEXT NOT NULL PRIMARY KEY,
+    doc        TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE desk_settings;
 DROP TABLE staff_identities;
 DROP TABLE bot_flows;
 DROP TABLE bots;
