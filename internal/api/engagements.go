@@ -1,16 +1,19 @@
 package api
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-cc/switchboard/internal/bot"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/identity"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
 
 // The contact center's native API: bots and their flows (admins), the
@@ -53,6 +56,8 @@ func (s *Server) registerEngagements() {
 	s.handle(n("POST", "/engagements/{engagement}:unmonitor", authSession, identity.RoleSupervisor, s.monitorEngagement(false)))
 	s.handle(n("POST", "/engagements/{engagement}:barge", authSession, identity.RoleSupervisor, s.bargeEngagement))
 	s.handle(n("GET", "/wallboard", authSession, identity.RoleSupervisor, s.wallboard))
+	s.handle(n("POST", "/botapi/{tenant}/{bot}/v3/conversations/{conversation}/activities", authNone, "", s.botActivities))
+	s.handle(n("POST", "/botapi/{tenant}/{bot}/v3/conversations/{conversation}/activities/{activity}", authNone, "", s.botActivities))
 	s.handle(n("GET", "/webchat/position", authUser, "", s.customerPosition))
 	s.handle(n("POST", "/engagements/{engagement}:rate", authUser, "", s.rateEngagement))
 }
@@ -441,6 +446,38 @@ func (s *Server) wallboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, wb)
+	return nil
+}
+
+// botActivities takes a webhook bot's later answer, Bot Framework
+// connector style: the activity's serviceUrl names the tenant and the bot,
+// the bot's secret is its bearer token.
+func (s *Server) botActivities(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.deps.TenantNames.Get(r.Context(), tenant.ID(r.PathValue("tenant")))
+	if err != nil {
+		return errs.Unauthenticated("InvalidBotCredentials", "the bot id or secret is wrong")
+	}
+	if err := s.tenants.allow(string(t.ID)); err != nil {
+		return err
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	secret, herr := hex.DecodeString(strings.TrimSpace(token))
+	if !ok || herr != nil {
+		return errs.Unauthenticated("InvalidBotCredentials", "the bot id or secret is wrong")
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	acts, err := bot.ParseActivities(body)
+	if err != nil {
+		return errs.Invalid("InvalidActivity", "%v", err)
+	}
+	ctx := tenant.With(r.Context(), t.ID)
+	if err := s.deps.Engagements.BotActivities(ctx, engagement.BotID(r.PathValue("bot")), secret, conversation.ThreadID(r.PathValue("conversation")), acts); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": acts[0].ID})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/switchboard-cc/switchboard/internal/bot"
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
@@ -78,8 +79,33 @@ func (s *Service) handoff(ctx context.Context, e *Engagement, b *Bot, h handoffR
 	if err != nil {
 		return err
 	}
+	if b != nil && b.Kind == BotWebhook && h.reason != ReasonBotFailed {
+		s.tellBot(e, b, queue, h.reason)
+	}
 	s.announcePosition(ctx, e)
 	return nil
+}
+
+// tellBot lets a webhook bot know the conversation went to people, so it
+// stops; best effort, and apart from the customer's line.
+func (s *Service) tellBot(e *Engagement, b *Bot, queue, reason string) {
+	if s.Webhooks == nil || b.Webhook == nil {
+		return
+	}
+	act, err := bot.Event(e.Thread, bot.ChannelAccount{ID: e.Customer, Role: bot.RoleUser}, bot.ChannelAccount{ID: b.Identity, Name: b.Name, Role: bot.RoleBot},
+		bot.EventHandoffCompleted, map[string]string{"queue": queue, "reason": reason})
+	if err != nil {
+		return
+	}
+	act.ChannelID = e.Channel
+	ep := bot.Endpoint{URL: b.Webhook.URL, Secret: b.Secret, Timeout: b.Webhook.timeout()}
+	s.ticker.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), bot.MaxTimeout)
+		defer cancel()
+		if _, err := s.Webhooks.Deliver(ctx, ep, act); err != nil {
+			s.Log.Info("engagement: bot not told of the handoff", "tenant", e.Tenant, "bot", b.ID, "err", err)
+		}
+	})
 }
 
 // labelKey keeps a collected field usable as a router label key.

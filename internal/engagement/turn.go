@@ -2,6 +2,7 @@ package engagement
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -379,4 +380,26 @@ func (s *Service) botSays(ctx context.Context, e *Engagement, b *Bot, say []stri
 func gone(err error) bool {
 	k := errs.KindOf(err)
 	return k == errs.KindNotFound || k == errs.KindForbidden || errors.Is(err, errs.KindNotFound)
+}
+
+// BotActivities takes what a webhook bot posts through the API later (it
+// answered 202 to a delivery): its messages, a handoff or the end, in the
+// conversation it still leads.
+func (s *Service) BotActivities(ctx context.Context, id BotID, secret []byte, thread conversation.ThreadID, acts []bot.Activity) error {
+	t := tenant.MustFrom(ctx)
+	b, err := s.Store.Bot(ctx, t, id)
+	if err != nil || subtle.ConstantTimeCompare(b.Secret, secret) != 1 {
+		return errs.Unauthenticated("InvalidBotCredentials", "the bot id or secret is wrong")
+	}
+	mu := s.threadLock(t, thread)
+	mu.Lock()
+	defer mu.Unlock()
+	e, err := s.Store.LiveEngagement(ctx, t, thread)
+	if err != nil || e.Bot != id {
+		return errs.NotFound("conversation %s not found", thread)
+	}
+	if e.State != StateBot {
+		return errs.Conflict("HandedOff", "the conversation has left the bot (%s)", e.State)
+	}
+	return s.apply(ctx, &e, &b, replyOf(acts), "")
 }
