@@ -34,6 +34,13 @@ type wallCase struct {
 	// user routes take only a user access token: tenant B's user aims them
 	// at tenant A's thread.
 	user bool
+	// visitor user routes are a web chat customer's: the user caller is
+	// B's customer (its visitor token) rather than B's identity.
+	visitor bool
+	// agent routes take only a logged-in person (the agent desktop): B's
+	// key is turned away, and B's admin, who is also B's agent, and B's
+	// plain agent aim them at A's engagements and offers.
+	agent bool
 	// upsert routes create the resource when the caller has none by that id;
 	// for them the wall means: the other tenant's resource is untouched and
 	// the answer is the same as for an id nobody uses.
@@ -107,6 +114,19 @@ var wallCases = map[string]wallCase{
 	"POST /routing/workers/{worker}/offers/{offer}:accept":       {resource: "offer"},
 	"POST /routing/workers/{worker}/offers/{offer}:decline":      {resource: "offer", body: map[string]any{}},
 	"GET /routing/queues/{queue}/statistics":                     {resource: "queueStatistics"},
+
+	"GET /bots/{bot}":      {resource: "bot"},
+	"PATCH /bots/{bot}":    {resource: "bot", upsert: true, upsertBody: botBody},
+	"DELETE /bots/{bot}":   {resource: "bot"},
+	"PUT /bots/{bot}/flow": {resource: "bot", body: wallFlowJSON},
+	"GET /bots/{bot}/flow": {resource: "bot"},
+
+	"GET /engagements/{engagement}":         {resource: "engagement", agent: true},
+	"POST /engagements/{engagement}:end":    {resource: "assignedEngagement", agent: true},
+	"POST /engagements/{engagement}:wrapUp": {resource: "assignedEngagement", agent: true, body: map[string]any{"dispositionCode": "resolved", "notes": "wrapped up by B"}},
+	"POST /engagements/{engagement}:rate":   {resource: "endedEngagement", user: true, visitor: true, body: map[string]any{"rating": 1, "comment": "rated by B"}},
+	"POST /agent/offers/{offer}:accept":     {resource: "agentOffer", agent: true},
+	"POST /agent/offers/{offer}:decline":    {resource: "agentOffer", agent: true},
 }
 
 func jobBody(b *side, _ string) any {
@@ -160,6 +180,8 @@ var listCases = map[string]string{
 	"GET /eventSubscriptions":             "subscription",
 	"GET /deadLetters":                    "deadLetter",
 	"GET /chat/threads":                   "thread",
+	"GET /bots":                           "bot",
+	"GET /engagements":                    "engagement",
 }
 
 var notLists = map[string]string{
@@ -167,6 +189,12 @@ var notLists = map[string]string{
 	"GET /auth/session":     "describes the caller's own session",
 	"GET /webchat/settings": "the caller's own tenant's settings",
 	"GET /retentionPolicy":  "the caller's own tenant's policy",
+	// agentDesktopWall proves these show nothing of another tenant.
+	"GET /agent/offers":      "the offers the calling agent holds",
+	"GET /agent/engagements": "the calling agent's engagements",
+	// positionWall proves another tenant's thread is as unknown as an
+	// unused one.
+	"GET /webchat/position": "the calling customer's own place in the queue",
 }
 
 // hookServer answers Event Grid and CloudEvents validation and accepts
@@ -194,14 +222,17 @@ func hookServer(t *testing.T) *httptest.Server {
 }
 
 // side is one tenant's view: its signed client, an admin session, and one
-// resource of each kind.
+// resource of each kind; for the contact center (see openContactCenter) a
+// plain agent's session and its web chat customers.
 type side struct {
-	name   string
-	tenant tenant.ID
-	c      *switchboardtest.Client
-	admin  *session
-	ids    map[string]string
-	token  string
+	name     string
+	tenant   tenant.ID
+	c        *switchboardtest.Client
+	admin    *session
+	ids      map[string]string
+	token    string
+	agent    *session
+	visitors map[string]visitor
 }
 
 func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboardtest.Client, tn tenant.ID, adminPassword, hookURL string) *side {
@@ -300,6 +331,7 @@ func makeSide(t *testing.T, s *switchboardtest.Server, name string, c *switchboa
 	sd.ids["assignedJob"], sd.ids["assignment"] = name+"-assigned-job", switchboardtest.JSON(t, body)["assignmentId"].(string)
 	sd.ids["offerWorker"], sd.ids["offer"] = sd.ids["offeredWorker"], sd.ids["offeredOffer"]
 	sd.ids["queueStatistics"] = sd.ids["queue"]
+	sd.openContactCenter(t, s)
 	return sd
 }
 
@@ -355,6 +387,7 @@ func (sd *side) snapshot(t *testing.T, s *switchboardtest.Server) string {
 	resp, body = send(t, http.DefaultClient, newRequest(t, "GET", sd.ids["fileURL"], nil))
 	wantStatus(t, resp, body, 200)
 	b.Write(body)
+	b.WriteString(sd.centerSnapshot(t))
 	// The identity's token still works: it was neither revoked nor deleted.
 	req := newRequest(t, "GET", s.HTTPURL+"/me"+nv, nil)
 	req.Header.Set("Authorization", "Bearer "+sd.token)
@@ -396,7 +429,8 @@ func stripVolatile(body []byte) []byte {
 // pathFor fills a route's ids.
 func pathFor(route string, ids map[string]string) string {
 	r := strings.NewReplacer("{id}", escape(ids["id"]), "{thread}", url.PathEscape(ids["thread"]), "{message}", ids["message"],
-		"{job}", ids["job"], "{assignment}", ids["assignment"], "{worker}", ids["worker"], "{offer}", ids["offer"], "{queue}", ids["queue"])
+		"{job}", ids["job"], "{assignment}", ids["assignment"], "{worker}", ids["worker"], "{offer}", url.PathEscape(ids["offer"]), "{queue}", ids["queue"],
+		"{bot}", url.PathEscape(ids["bot"]), "{engagement}", url.PathEscape(ids["engagement"]))
 	return r.Replace(route)
 }
 
@@ -415,6 +449,12 @@ func idsFor(resource string, ids map[string]string) map[string]string {
 		return map[string]string{"worker": or(ids["offerWorker"], ids["offer"]), "offer": ids["offer"]}
 	case "queueStatistics":
 		return map[string]string{"queue": ids["queueStatistics"]}
+	case "bot":
+		return map[string]string{"bot": ids["bot"]}
+	case "engagement", "assignedEngagement", "endedEngagement":
+		return map[string]string{"engagement": ids[resource]}
+	case "agentOffer":
+		return map[string]string{"offer": ids["agentOffer"]}
 	}
 	return map[string]string{"id": ids[resource]}
 }
@@ -523,6 +563,9 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 		{"user", func(t *testing.T, method, path string, body any, mods ...func(*http.Request)) (*http.Response, []byte) {
 			return b.bearer(t, s, method, path, body, mods...)
 		}},
+		{"agent", func(t *testing.T, method, path string, body any, mods ...func(*http.Request)) (*http.Response, []byte) {
+			return b.agent.do(t, method, path, body, mods...)
+		}},
 	}
 	bWrong := wrongCredentials(b)
 	// Bodies that name the other side's things.
@@ -554,6 +597,13 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			if cl.name == "user" && !wc.user {
 				continue // user tokens open chat only; see "user tokens stay in their tenant"
 			}
+			if cl.name == "agent" && !wc.agent {
+				continue // a plain agent's session opens the desktop only
+			}
+			do := cl.do
+			if cl.name == "user" && wc.visitor {
+				do = b.visitorCall(s, "ended")
+			}
 			t.Run(key+"/"+cl.name, func(t *testing.T) {
 				body := sideBody(key, wc.body)
 				if wc.upsert {
@@ -568,24 +618,25 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					unused[r] = unusedID(r, b.tenant)
 				}
 				nobodys := pathFor(route, idsFor(wc.resource, unused)) + versionFor(route)
-				if wc.user && cl.name != "user" {
+				if (wc.user && cl.name != "user") || (wc.agent && cl.name == "hmac") {
 					// Chat takes only user tokens: B's key and admin session
-					// are turned away, at A's thread as at B's own.
+					// are turned away, at A's thread as at B's own; the agent
+					// desktop takes only a session, and turns B's key away.
 					for _, p := range []string{theirs, pathFor(route, idsFor(wc.resource, b.ids)) + versionFor(route)} {
 						wantTurnedAway(t, bWrong[cl.name], method, p, body)
 					}
 				} else if wc.upsert {
 					// A conditional update of A's subscription fails exactly as
 					// for an id nobody has.
-					r1, b1 := cl.do(t, method, theirs, body, withHeader("If-Match", `"1"`))
-					r2, b2 := cl.do(t, method, nobodys, body, withHeader("If-Match", `"1"`))
+					r1, b1 := do(t, method, theirs, body, withHeader("If-Match", `"1"`))
+					r2, b2 := do(t, method, nobodys, body, withHeader("If-Match", `"1"`))
 					e1 := wantAnyError(t, route, r1, b1, http.StatusPreconditionFailed, "")
 					e2 := wantAnyError(t, route, r2, b2, http.StatusPreconditionFailed, "")
 					if e1.Error.Code != e2.Error.Code {
 						t.Fatalf("A's id answers %s, an unused id %s", e1.Error.Code, e2.Error.Code)
 					}
 					// An unconditional upsert creates B's own subscription.
-					r1, b1 = cl.do(t, method, theirs, body)
+					r1, b1 = do(t, method, theirs, body)
 					wantStatus(t, r1, b1, http.StatusCreated)
 					// B's own: named so, or (workers have no name) serving B's queue.
 					if m := switchboardtest.JSON(t, b1); m["name"] != "B's own" && !strings.Contains(string(b1), `"queues":["`+b.ids["queue"]+`"]`) && m["queueId"] != b.ids["queue"] {
@@ -594,13 +645,13 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					resp, got := b.c.Do(t, "DELETE", theirs, nil)
 					wantStatus(t, resp, got, http.StatusNoContent)
 				} else {
-					wantLikeUnused(t, route, cl.do, method, theirs, nobodys, body, a)
+					wantLikeUnused(t, route, do, method, theirs, nobodys, body, a)
 					if wc.resource == "message" {
 						// A's message id names nothing in B's own thread either.
 						own := func(message string) string {
 							return pathFor(route, map[string]string{"thread": b.ids["thread"], "message": message}) + versionFor(route)
 						}
-						wantLikeUnused(t, route, cl.do, method, own(a.ids["message"]), own(unused["message"]), body, a)
+						wantLikeUnused(t, route, do, method, own(a.ids["message"]), own(unused["message"]), body, a)
 					}
 				}
 				if got := a.snapshot(t, s); got != aBefore {
@@ -627,10 +678,12 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					next := path + versionFor(path) + q
 					var seen []string
 					for next != "" {
-						resp, body := sd.list(t, s, next)
+						resp, body := sd.page(t, s, next)
 						wantStatus(t, resp, body, 200)
-						if strings.Contains(string(body), other.ids[res]) || strings.Contains(string(body), string(other.tenant)) {
-							t.Fatalf("%s's list shows %s's items: %s", sd.name, other.name, body)
+						for _, theirs := range append(other.listed(res), string(other.tenant)) {
+							if strings.Contains(string(body), theirs) {
+								t.Fatalf("%s's list shows %s's items: %s", sd.name, other.name, body)
+							}
 						}
 						var page struct {
 							Value    []map[string]any `json:"value"`
@@ -650,8 +703,12 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 					}
 				}
 				// The session view agrees (the Job Router takes access keys
-				// only; chat, user tokens only).
+				// only; chat, user tokens only; engagements, sessions only).
 				if strings.HasPrefix(path, "/routing/") {
+					return
+				}
+				if sessionOnly(path) {
+					wantTurnedAway(t, wrongCredentials(sd)["hmac"], "GET", path+versionFor(path), nil)
 					return
 				}
 				if strings.HasPrefix(path, "/chat/") {
@@ -668,6 +725,10 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			})
 		}
 	}
+
+	t.Run("agent desktops show their own tenant's work only", func(t *testing.T) { agentDesktopWall(t, a, b) })
+
+	t.Run("a waiting customer's place stays in its tenant", func(t *testing.T) { positionWall(t, s, a, b) })
 
 	t.Run("user tokens stay in their tenant", func(t *testing.T) {
 		me := func(token string) (*http.Response, []byte) {
