@@ -12,11 +12,11 @@ const i = process.argv.indexOf("--out");
 const out = i > 0 ? process.argv[i + 1] : join(here, "..", "internal", "web", "dist");
 await mkdir(out, { recursive: true });
 
-// "sb:i18n" is every catalogue in widget/i18n, keyed by locale, so a new
-// language needs no code change. Sorted: the bundle must not depend on
+// "sb:i18n" is every catalogue in the entry's i18n folder (widget/i18n
+// for the widget, desk/i18n for the agent desktop), keyed by locale, so a
+// new language needs no code change. Sorted: the bundle must not depend on
 // the order the file system lists them in.
-const i18nDir = join(here, "widget", "i18n");
-const i18n = {
+const i18n = (i18nDir) => ({
   name: "sb-i18n",
   setup(b) {
     b.onResolve({ filter: /^sb:i18n$/ }, () => ({ path: "i18n", namespace: "sb-i18n" }));
@@ -27,9 +27,14 @@ const i18n = {
       return { contents: JSON.stringify(all), loader: "json", watchFiles: files.map((f) => join(i18nDir, f)) };
     });
   },
-};
+});
 
 const common = { bundle: true, minify: true, target: ["es2020"], legalComments: "none", charset: "utf8", logLevel: "warning" };
-await build({ ...common, entryPoints: [join(here, "widget", "index.js")], outfile: join(out, "widget.js"), format: "iife", plugins: [i18n] });
+await build({ ...common, entryPoints: [join(here, "widget", "index.js")], outfile: join(out, "widget.js"), format: "iife", plugins: [i18n(join(here, "widget", "i18n"))] });
 await build({ ...common, entryPoints: [join(here, "client", "index.js")], outfile: join(out, "switchboard-client.js"), format: "esm" });
 await copyFile(join(here, "demo.html"), join(out, "demo.html"));
+// The agent desktop: served at /desk (desk.html), its code and styles
+// under /web/.
+await build({ ...common, entryPoints: [join(here, "desk", "index.js")], outfile: join(out, "desk.js"), format: "iife", plugins: [i18n(join(here, "desk", "i18n"))] });
+await build({ ...common, entryPoints: [join(here, "desk", "desk.css")], outfile: join(out, "desk.css") });
+await copyFile(join(here, "desk", "desk.html"), join(out, "desk.html"));

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -66,11 +67,28 @@ func TestClientProtocol(t *testing.T) {
 	}
 }
 
-// TestCatalogues keeps the widget's languages complete: every catalogue
-// has exactly English's keys with the same placeholders, and every key the
-// code asks for exists.
+// TestCatalogues keeps the widget's and the agent desktop's languages
+// complete: every catalogue has exactly English's keys with the same
+// placeholders, and every key the code asks for exists.
 func TestCatalogues(t *testing.T) {
-	dir := filepath.Join("..", "..", "web", "widget", "i18n")
+	// Keys chosen at run time rather than written out.
+	dynamic := map[string][]string{
+		"widget": {"connecting", "reconnecting", "joined", "left"},
+		"desk": {"connecting", "reconnecting", "joined", "left", "youJoined", "youLeft", "email", "phone",
+			"status_available", "status_away", "status_break", "status_busy", "status_offline",
+			"break_lunch", "break_meeting", "break_training", "break_other",
+			"reason_flow", "reason_customer", "reason_notUnderstood", "reason_botFailed", "reason_noBot", "reason_transfer",
+			"disp_resolved", "disp_followUp", "disp_escalated", "disp_noResponse", "disp_spam",
+			"cannedKey_greet", "canned_greet", "cannedKey_moment", "canned_moment", "cannedKey_checking", "canned_checking",
+			"cannedKey_anythingElse", "canned_anythingElse", "cannedKey_thanks", "canned_thanks"},
+	}
+	for _, app := range []string{"widget", "desk"} {
+		t.Run(app, func(t *testing.T) { checkCatalogues(t, app, dynamic[app]) })
+	}
+}
+
+func checkCatalogues(t *testing.T, app string, dynamic []string) {
+	dir := filepath.Join("..", "..", "web", app, "i18n")
 	load := func(name string) map[string]string {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -111,18 +129,17 @@ func TestCatalogues(t *testing.T) {
 			}
 		}
 	}
-	src, _ := filepath.Glob(filepath.Join("..", "..", "web", "widget", "*.js"))
+	src, _ := filepath.Glob(filepath.Join("..", "..", "web", app, "*.js"))
 	used := regexp.MustCompile(`\bt\("(\w+)"`)
 	for _, f := range src {
 		b, _ := os.ReadFile(f)
 		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
-			if _, ok := en[m[1]]; !ok {
+			if _, ok := en[m[1]]; !ok && !strings.HasSuffix(m[1], "_") {
 				t.Errorf("%s asks for %q, which en.json lacks", filepath.Base(f), m[1])
 			}
 		}
 	}
-	// Keys chosen at run time rather than written out.
-	for _, k := range []string{"connecting", "reconnecting", "joined", "left"} {
+	for _, k := range dynamic {
 		if _, ok := en[k]; !ok {
 			t.Errorf("en.json lacks %q", k)
 		}
@@ -130,7 +147,18 @@ func TestCatalogues(t *testing.T) {
 }
 
 func TestWidgetBundleSize(t *testing.T) {
-	raw, err := fs.ReadFile(web.Assets(), "widget.js")
+	checkBundleSize(t, "widget.js", 100<<10)
+}
+
+// TestDeskBundleSize keeps the agent desktop (code and styles) small.
+func TestDeskBundleSize(t *testing.T) {
+	checkBundleSize(t, "desk.js", 60<<10)
+	checkBundleSize(t, "desk.css", 10<<10)
+}
+
+func checkBundleSize(t *testing.T, name string, budget int) {
+	t.Helper()
+	raw, err := fs.ReadFile(web.Assets(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,16 +166,17 @@ func TestWidgetBundleSize(t *testing.T) {
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	_, _ = zw.Write(raw)
 	_ = zw.Close()
-	t.Logf("widget.js: %d bytes, %d gzipped", len(raw), buf.Len())
-	if buf.Len() > 100<<10 {
-		t.Fatalf("widget.js is %d bytes gzipped; the budget is 100 KB", buf.Len())
+	t.Logf("%s: %d bytes, %d gzipped", name, len(raw), buf.Len())
+	if buf.Len() > budget {
+		t.Fatalf("%s is %d bytes gzipped; the budget is %d KB", name, buf.Len(), budget>>10)
 	}
 }
 
 func TestHandler(t *testing.T) {
 	srv := httptest.NewServer(web.Handler())
 	defer srv.Close()
-	for path, ct := range map[string]string{"/widget.js": "javascript", "/web/switchboard-client.js": "javascript", "/web/demo.html": "text/html"} {
+	for path, ct := range map[string]string{"/widget.js": "javascript", "/web/switchboard-client.js": "javascript", "/web/demo.html": "text/html",
+		"/web/desk.js": "javascript", "/web/desk.css": "text/css"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -166,5 +195,54 @@ func TestHandler(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestDeskPage: /desk is the agent desktop's page, for this origin only:
+// a strict Content-Security-Policy, no framing, no caching of a stale page.
+func TestDeskPage(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/desk", "/web/desk.html"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, h.Get("Content-Type"))
+		}
+		if !bytes.Contains(body, []byte(`src="/web/desk.js"`)) || !bytes.Contains(body, []byte(`href="/web/desk.css"`)) {
+			t.Errorf("%s: the page does not load the desktop's code and styles:\n%s", path, body)
+		}
+		if got := h.Get("Content-Security-Policy"); got != web.DeskCSP {
+			t.Errorf("%s: Content-Security-Policy %q", path, got)
+		}
+		for _, want := range []string{"default-src 'self'", "connect-src 'self' ws: wss:", "img-src 'self' data: blob:", "frame-ancestors 'none'"} {
+			if !strings.Contains(web.DeskCSP, want) {
+				t.Errorf("the policy lacks %q", want)
+			}
+		}
+		if strings.Contains(web.DeskCSP, "unsafe-eval") || strings.Contains(strings.SplitN(web.DeskCSP, "style-src", 2)[0], "unsafe-inline") {
+			t.Errorf("the policy allows scripts it should not: %s", web.DeskCSP)
+		}
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+	}
+	// The page's scripts contain no inline code the policy would block.
+	page, _ := fs.ReadFile(web.Assets(), "desk.html")
+	if regexp.MustCompile(`<script(?:\s[^>]*)?>[^<]|\son\w+=`).Match(page) {
+		t.Errorf("desk.html has inline script or handlers:\n%s", page)
+	}
+	resp, err := http.Post(srv.URL+"/desk", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /desk: %d", resp.StatusCode)
 	}
 }

@@ -1,0 +1,261 @@
+// The agent desktop (/desk) in headless Chromium against a live node with
+// the demo tenant (docs/contactcenter.md): the demo bots answer web chat
+// and hand customers who ask for a person to the support queue, which the
+// demo agents serve. Customers are played over the API and, where the test
+// needs their live view, with the browser client in a page of their own.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CHAT, SB, agentDesktop, rest } from "./helpers.mjs";
+import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff } from "./desk-helpers.mjs";
+
+test("an agent takes two customers from the bot, talks, switches, ends and wraps up", async () => {
+  const supervisor = await staff("supervisor", "demo-supervisor-1");
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  try {
+    // A wrong password says so and keeps the form.
+    await page.goto(`${SB}/desk`);
+    await shot(page, "01-login");
+    await page.getByLabel("Organisation").fill("demo");
+    await page.getByLabel("Username").fill("agent1");
+    await page.getByLabel("Password").fill("wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "The organisation, username or password is not right." }).waitFor();
+    await login(page);
+    await page.getByText("You are Offline").waitFor();
+    await page.getByText("No offers.", { exact: false }).waitFor();
+    await available(page);
+
+    // Presence: break with a reason, then back to available.
+    await page.locator("#presence").selectOption("break");
+    await page.getByLabel("Break reason").selectOption("meeting");
+    await page.getByText("You are on Break: Meeting").waitFor();
+    await available(page);
+    await page.getByText("You are Available").waitFor();
+    await shot(page, "02-available");
+
+    // A customer asks the bot for a person: the offer arrives with a
+    // countdown, a beep and a notification.
+    const budi = await customer("Budi Santoso", "budi@example.com");
+    await asksForPerson(budi);
+    const card = offerCard(page, "Budi Santoso");
+    await card.waitFor({ timeout: 30000 });
+    await card.getByText("budi@example.com").waitFor();
+    await card.locator(".reason").filter({ hasText: HANDOFF }).waitFor();
+    await card.getByText(/^Expires in 0:\d\d$/).waitFor();
+    const first = await card.locator(".left").textContent();
+    await page.waitForFunction((t) => document.querySelector("article.offer .left")?.textContent !== t, first);
+    assert.ok(await card.getByText("support").isVisible(), "the queue is shown");
+    const alerts = await page.evaluate(() => window.__alerts);
+    assert.ok(alerts.tones > 0, "a beep was played");
+    assert.equal(alerts.notifications.length, 1, JSON.stringify(alerts.notifications));
+    assert.equal(alerts.notifications[0].title, "New conversation waiting");
+    await shot(page, "03-offer");
+
+    // Accept: the history is there, oldest first, the bot's lines marked.
+    await card.getByRole("button", { name: "Accept" }).click();
+    await card.waitFor({ state: "detached" });
+    const log = paneLog(page);
+    await log.getByText("I want to talk to a person").waitFor();
+    await log.locator(".msg.bot").first().waitFor();
+    await log.getByText("You joined the conversation.").waitFor();
+    const order = await log.locator(".msg").evaluateAll((ms) => ms.map((m) => m.className + "|" + (m.querySelector(".text")?.textContent || "")));
+    const hello = order.findIndex((x) => x.includes("customer|Hello"));
+    const ask = order.findIndex((x) => x.includes("I want to talk to a person"));
+    assert.ok(hello >= 0 && ask > hello, `customer's messages oldest first: ${order.join(" / ")}`);
+    assert.ok(order.slice(hello + 1).some((x) => x.includes(" bot|")), `bot answers after the customer's first message: ${order.join(" / ")}`);
+    assert.ok(await log.locator(".msg.bot .bot-tag").first().isVisible(), "bot messages carry a Bot tag");
+    const engagementId = await pane(page).getAttribute("data-engagement");
+    assert.ok(engagementId);
+    // The side panel: contact card, what the bot collected, the job.
+    const info = page.locator("aside.info");
+    await info.getByText("budi@example.com").first().waitFor();
+    await info.getByRole("heading", { name: "Collected by the bot" }).waitFor();
+    await info.getByRole("heading", { name: "Past conversations" }).waitFor();
+    await info.getByText(HANDOFF).waitFor();
+    assert.equal((await supervisor("GET", `/engagements/${engagementId}`)).state, "assigned");
+
+    // The customer's live view, to see the agent type.
+    const budiLive = await agentDesktop({ id: budi.identity.rawId, token: budi.token, displayName: "Budi Santoso" });
+
+    // Reply: Shift+Enter is a new line, Enter sends; typing reaches the customer.
+    const box = reply(page);
+    await box.click();
+    await box.pressSequentially("Hi Budi, I'm Alex.");
+    await budiLive.waitFor("typingIndicatorReceived", { senderDisplayName: "Alex Agent" });
+    await box.press("Shift+Enter");
+    await box.pressSequentially("How can I help?");
+    assert.equal(await box.inputValue(), "Hi Budi, I'm Alex.\nHow can I help?");
+    await box.press("Enter");
+    await log.locator(".msg.mine", { hasText: "How can I help?" }).waitFor();
+    assert.equal(await box.inputValue(), "");
+    await budiLive.waitFor("chatMessageReceived", { message: "Hi Budi, I'm Alex.\nHow can I help?" });
+    const seenByBudi = (await budi.messages()).find((m) => m.content?.message === "Hi Budi, I'm Alex.\nHow can I help?");
+    assert.ok(seenByBudi, "the customer reads the reply over the API");
+    assert.equal(seenByBudi.senderDisplayName, "Alex Agent");
+
+    // The customer types, writes, and reads: typing, live message, "Seen".
+    await budi.typing();
+    await pane(page).getByText("Budi Santoso is typing…").waitFor();
+    await budi.say("My parcel has not arrived");
+    await log.getByText("My parcel has not arrived").waitFor();
+    assert.ok(await pane(page).getByText("Budi Santoso is typing…").isHidden(), "the message replaces the typing indicator");
+    await budi.read(seenByBudi.id);
+    await log.getByText("Seen", { exact: true }).waitFor();
+    // The desk, in front, reads the customer's message.
+    const parcel = (await budi.messages()).find((m) => m.content?.message === "My parcel has not arrived");
+    await budiLive.waitFor("readReceiptReceived", { chatMessageId: parcel.id });
+
+    // What customers write is text, or html through the allow-list.
+    await budi.say("<img src=x onerror=\"window.__xss=1\">plain <b>text</b>");
+    await log.getByText("<img src=x onerror=\"window.__xss=1\">plain <b>text</b>").waitFor();
+    await rest(budi.token, "POST", `/chat/threads/${encodeURIComponent(budi.threadId)}/messages?${CHAT}`,
+      { type: "html", content: "<p>Order <b>#42</b></p><img src=x onerror=\"window.__xss=2\"><script>window.__xss=3</script>", senderDisplayName: "Budi Santoso" });
+    await log.locator(".msg.customer b", { hasText: "#42" }).waitFor();
+    assert.equal(await log.locator(".msg img, .msg script").count(), 0, "no markup beyond the allow-list");
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+
+    // Canned responses (the tenant's, GET /desk/settings, in the desk's
+    // language): "/" lists them, typing filters, Enter picks.
+    await box.pressSequentially("/");
+    const list = pane(page).getByRole("listbox", { name: "Canned responses" });
+    await list.waitFor();
+    assert.deepEqual(await list.getByRole("option").locator("kbd").allTextContents(), ["/hi", "/bye"]);
+    await box.pressSequentially("else");
+    await list.getByRole("option").filter({ hasText: CHECKING }).waitFor();
+    assert.equal(await list.getByRole("option").count(), 1);
+    await shot(page, "04-canned");
+    await box.press("Enter");
+    await list.waitFor({ state: "hidden" });
+    assert.equal(await box.inputValue(), CHECKING);
+    await box.press("Enter");
+    await budiLive.waitFor("chatMessageReceived", { message: CHECKING });
+    await shot(page, "05-conversation");
+
+    // A reload brings the conversation back (GET /agent/engagements) with
+    // its whole history, and the job's labels for this tab.
+    await page.reload();
+    await page.locator("h2", { hasText: "Budi Santoso" }).waitFor();
+    await paneLog(page).getByText(CHECKING).waitFor();
+    await paneLog(page).locator(".msg.bot").first().waitFor();
+    await paneLog(page).getByText("Hi Budi, I'm Alex.").waitFor();
+    await page.locator("aside.info").getByText("shop-bot").waitFor();
+    assert.equal(await page.locator("#presence").inputValue(), "available");
+
+    // A second customer while the first is open: accepted from the keyboard.
+    const sari = await customer("Sari Dewi", "sari@example.com");
+    await asksForPerson(sari);
+    await offerCard(page, "Sari Dewi").waitFor({ timeout: 30000 });
+    await reply(page).press("Escape"); // out of the reply box: single keys are shortcuts
+    await page.keyboard.press("a");
+    await page.locator("h2", { hasText: "Sari Dewi" }).waitFor();
+    await offerCard(page, "Sari Dewi").waitFor({ state: "detached" });
+    await paneLog(page).getByText("I want to talk to a person").waitFor();
+    await page.locator(".convs-section h2").getByText("(2 of 5)").waitFor();
+
+    // Budi writes while Sari's conversation is in front: his item counts it.
+    await budi.say("Any news?");
+    const budiItem = page.locator("button.conv", { hasText: "Budi Santoso" });
+    await budiItem.locator(".badge", { hasText: "1" }).waitFor();
+    await page.keyboard.press("Alt+ArrowUp");
+    await page.locator("h2", { hasText: "Budi Santoso" }).waitFor();
+    await paneLog(page).getByText("Any news?").waitFor();
+    await budiItem.locator(".badge").waitFor({ state: "hidden" });
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("j");
+    await page.locator("h2", { hasText: "Sari Dewi" }).waitFor();
+
+    // The help overlay lists the shortcuts.
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("?");
+    const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await help.waitFor();
+    await help.getByText("Accept the newest offer").waitFor();
+    await help.getByText("Decline the newest offer").waitFor();
+    await shot(page, "06-help");
+    await page.keyboard.press("Escape");
+    await help.waitFor({ state: "hidden" });
+    await page.keyboard.press("r");
+    assert.ok(await reply(page).evaluate((e) => e === document.activeElement), "R goes to the reply box");
+    await reply(page).press("Escape");
+
+    // Sari: ended from the keyboard, wrapped up with a code of the agent's own.
+    const sariId = await pane(page).getAttribute("data-engagement");
+    await page.keyboard.press("e");
+    await pane(page).getByRole("button", { name: "End conversation" }).click();
+    const wrap = pane(page).getByRole("form", { name: "Wrap-up" });
+    await wrap.waitFor();
+    assert.equal((await supervisor("GET", `/engagements/${sariId}`)).state, "wrapUp");
+    await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
+    await wrap.getByRole("alert").filter({ hasText: "Choose a disposition." }).waitFor();
+    // The tenant's codes, labelled in the desk's language, and only those.
+    const codes = await wrap.getByLabel("Disposition", { exact: true }).locator("option").allTextContents();
+    assert.deepEqual(codes, ["Choose…", "Resolved", "Needs follow-up", "Customer did not respond", "Transferred"]);
+    await wrap.getByLabel("Disposition", { exact: true }).selectOption("followUp");
+    await wrap.getByLabel("Notes").fill("Asked about an invoice.");
+    await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
+    await page.getByText("Conversation with Sari Dewi wrapped up.").waitFor();
+    await page.locator("button.conv", { hasText: "Sari Dewi" }).waitFor({ state: "detached" });
+    const sariEnded = await supervisor("GET", `/engagements/${sariId}`);
+    assert.equal(sariEnded.state, "ended");
+    assert.equal(sariEnded.dispositionCode, "followUp");
+    assert.equal(sariEnded.wrapUpNotes, "Asked about an invoice.");
+
+    // Budi: End, the wrap-up form, a disposition from the list.
+    await page.locator("h2", { hasText: "Budi Santoso" }).waitFor();
+    await pane(page).getByRole("button", { name: "End", exact: true }).click();
+    await pane(page).getByRole("button", { name: "End conversation" }).click();
+    await wrap.waitFor();
+    assert.ok(await reply(page).count() === 0, "no reply box after the end");
+    await wrap.getByLabel("Disposition", { exact: true }).selectOption("resolved");
+    await wrap.getByLabel("Notes").fill("Parcel delayed; new date given.");
+    await shot(page, "07-wrapup");
+    await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
+    await page.getByText("Conversation with Budi Santoso wrapped up.").waitFor();
+    await page.getByText("No conversations yet.").waitFor();
+    const ended = await supervisor("GET", `/engagements/${engagementId}`);
+    assert.equal(ended.state, "ended");
+    assert.equal(ended.dispositionCode, "resolved");
+    assert.equal(ended.wrapUpNotes, "Parcel delayed; new date given.");
+
+    // Sign out: offline, and the login form again.
+    await logout(page);
+    await budiLive.ctx.close();
+  } catch (err) {
+    await explain(page, "conversation", err);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("declining an offer removes its card, by button or by key", async () => {
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  try {
+    await login(page);
+    await available(page);
+    const dewi = await customer("Dewi Lestari", "dewi@example.com");
+    await asksForPerson(dewi);
+    const card = offerCard(page, "Dewi Lestari");
+    await card.waitFor({ timeout: 30000 });
+    const offerId = await card.getAttribute("data-offer");
+    // The offers held come back with the page (GET /agent/offers).
+    await page.reload();
+    await card.getByText(/^Expires in 0:\d\d$/).waitFor();
+    await card.getByRole("button", { name: "Decline" }).click();
+    await card.waitFor({ state: "detached" });
+    const held = await page.evaluate(() => fetch("/agent/offers?api-version=2026-11-01").then((r) => r.json()));
+    assert.ok(!held.value.some((o) => o.offerId === offerId), "the declined offer is gone on the server");
+
+    const eko = await customer("Eko Prasetyo", "eko@example.com");
+    await asksForPerson(eko);
+    await offerCard(page, "Eko Prasetyo").waitFor({ timeout: 30000 });
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.keyboard.press("d");
+    await offerCard(page, "Eko Prasetyo").waitFor({ state: "detached" });
+    assert.equal(await page.locator("article.offer").count(), 0);
+    await logout(page);
+  } catch (err) {
+    await explain(page, "decline", err);
+  } finally {
+    await ctx.close();
+  }
+});
