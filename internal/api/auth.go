@@ -50,7 +50,7 @@ func (s *Server) authenticate(rt route, r *http.Request) (*http.Request, error) 
 	case authUser:
 		p, err = s.bearerAuth(r)
 	case authSession:
-		p, err = s.sessionAuth(r, "")
+		p, err = s.sessionAuth(r, rt.minRole)
 	case authAdmin:
 		if strings.HasPrefix(r.Header.Get("Authorization"), "HMAC-SHA256") {
 			p, err = s.hmacAuth(r)

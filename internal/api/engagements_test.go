@@ -701,3 +701,63 @@ steps:
 		}
 	}
 }
+
+func TestAnOfferTheAgentLeavesUnansweredGoesToAnother(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	c := s.Client(t)
+	rv := "?api-version=2023-11-01"
+	patch := func(path string, body any) {
+		req := c.Request("PATCH", path+rv, body)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+		resp, raw := c.Send(t, req)
+		wantStatus(t, resp, raw, http.StatusOK)
+	}
+	patch("/routing/distributionPolicies/demo-longest-idle", map[string]any{"offerExpiresAfterSeconds": 1})
+	agent1 := loginDemo(t, s, "agent1", "demo-agent-1")
+	resp, raw := agent1.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	patch("/routing/workers/"+switchboardtest.JSON(t, raw)["workerId"].(string), map[string]any{"maxMissedOffers": 1})
+	resp, raw = agent1.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+
+	_, _, v := startSession(t, s, map[string]any{"displayName": "Rina", "locale": "en"})
+	waitForText(t, s, v.token, v.thread, "Hello! I am the test bot.")
+	sendChat(t, s, v.token, v.thread, "I want to talk to a person")
+	first := waitOffer(t, agent1, v.thread)
+	// Agent 1 closed the browser: the offer expires, agent 1 is paused.
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := agent1.do(t, "GET", "/agent/offers"+nv, nil)
+		if strings.Contains(string(raw), first["offerId"].(string)) {
+			return fmt.Errorf("%d still offered: %s", resp.StatusCode, raw)
+		}
+		return nil
+	})
+	agent2 := loginDemo(t, s, "agent2", "demo-agent-2")
+	resp, raw = agent2.do(t, "POST", "/agent/session"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = agent2.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	patch("/routing/distributionPolicies/demo-longest-idle", map[string]any{"offerExpiresAfterSeconds": 60})
+	second := waitOffer(t, agent2, v.thread)
+	resp, raw = agent2.do(t, "POST", "/agent/offers/"+second["offerId"].(string)+":accept"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = agent1.do(t, "POST", "/agent/offers/"+first["offerId"].(string)+":accept"+nv, nil)
+	if resp.StatusCode < 400 {
+		t.Fatalf("the expired offer could still be accepted: %d %s", resp.StatusCode, raw)
+	}
+}
+
+func TestSupervisorRoutesRefuseAgents(t *testing.T) {
+	s := switchboardtest.Start(t)
+	agent := loginDemo(t, s, "agent1", "demo-agent-1")
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/engagements"}, {"GET", "/wallboard"}, {"POST", "/engagements/x:monitor"}, {"POST", "/engagements/x:barge"},
+		{"PUT", "/desk/settings"}, {"GET", "/bots"}, {"PATCH", "/bots/x"},
+	} {
+		resp, raw := agent.do(t, r.method, r.path+nv, map[string]any{})
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s as an agent: %d %s", r.method, r.path, resp.StatusCode, raw)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
 
 // The contact center behind the tenant wall. Each side connects a flow bot
@@ -282,4 +283,44 @@ func (sd *side) listed(res string) []string {
 		return []string{sd.ids["engagement"], sd.ids["assignedEngagement"], sd.ids["endedEngagement"]}
 	}
 	return []string{sd.ids[res]}
+}
+
+// botAPIWall: a bot's secret opens only its own tenant's conversations. B's
+// bot aimed at A's conversation, through A's tenant or its own, answers as
+// for a conversation nobody has, and A sees nothing of it.
+func botAPIWall(t *testing.T, s *switchboardtest.Server, a, b *side, aBefore string) {
+	t.Helper()
+	secretOf := func(sd *side) string {
+		resp, body := sd.c.Do(t, "GET", "/bots/"+sd.ids["bot"]+nv, nil)
+		wantStatus(t, resp, body, http.StatusOK)
+		return switchboardtest.JSON(t, body)["secret"].(string)
+	}
+	bSecret := secretOf(b)
+	post := func(tn tenant.ID, bot, thread string) (*http.Response, []byte) {
+		req := newRequest(t, "POST", s.HTTPURL+"/botapi/"+string(tn)+"/"+bot+"/v3/conversations/"+url.PathEscape(thread)+"/activities"+nv,
+			map[string]any{"type": "message", "text": "injected by B's bot"})
+		req.Header.Set("Authorization", "Bearer "+bSecret)
+		return send(t, http.DefaultClient, req)
+	}
+	aThread := a.visitors["pending"].thread
+	resp, body := post(a.tenant, a.ids["bot"], aThread)
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+	resp, body = post(a.tenant, b.ids["bot"], aThread)
+	wantStatus(t, resp, body, http.StatusUnauthorized)
+	r1, b1 := post(b.tenant, b.ids["bot"], aThread)
+	r2, b2 := post(b.tenant, b.ids["bot"], unusedID("thread", b.tenant))
+	if r1.StatusCode != http.StatusNotFound || r2.StatusCode != r1.StatusCode || string(stripVolatile(b1)) != string(stripVolatile(b2)) {
+		t.Fatalf("B's bot at A's conversation answered %d %s; at an unused one %d %s", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+	if got := a.snapshot(t, s); got != aBefore {
+		t.Fatalf("B's bot changed tenant A's resources:\nbefore %s\nafter  %s", aBefore, got)
+	}
+	for _, v := range a.visitors {
+		msgs, _ := threadMessages(t, s, v.token, v.thread)
+		for _, m := range msgs {
+			if strings.Contains(m.Content, "injected") {
+				t.Fatalf("B's bot wrote in A's conversation: %+v", m)
+			}
+		}
+	}
 }

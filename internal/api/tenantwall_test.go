@@ -41,6 +41,9 @@ type wallCase struct {
 	// key is turned away, and B's admin, who is also B's agent, and B's
 	// plain agent aim them at A's engagements and offers.
 	agent bool
+	// supervisor routes are agent routes a plain agent is refused whatever
+	// the id (TestSupervisorRoutesRefuseAgents); B's admin aims them.
+	supervisor bool
 	// upsert routes create the resource when the caller has none by that id;
 	// for them the wall means: the other tenant's resource is untouched and
 	// the answer is the same as for an id nobody uses.
@@ -121,12 +124,20 @@ var wallCases = map[string]wallCase{
 	"PUT /bots/{bot}/flow": {resource: "bot", body: wallFlowJSON},
 	"GET /bots/{bot}/flow": {resource: "bot"},
 
-	"GET /engagements/{engagement}":         {resource: "engagement", agent: true},
-	"POST /engagements/{engagement}:end":    {resource: "assignedEngagement", agent: true},
-	"POST /engagements/{engagement}:wrapUp": {resource: "assignedEngagement", agent: true, body: map[string]any{"dispositionCode": "resolved", "notes": "wrapped up by B"}},
-	"POST /engagements/{engagement}:rate":   {resource: "endedEngagement", user: true, visitor: true, body: map[string]any{"rating": 1, "comment": "rated by B"}},
-	"POST /agent/offers/{offer}:accept":     {resource: "agentOffer", agent: true},
-	"POST /agent/offers/{offer}:decline":    {resource: "agentOffer", agent: true},
+	"GET /engagements/{engagement}":            {resource: "engagement", agent: true},
+	"POST /engagements/{engagement}:end":       {resource: "assignedEngagement", agent: true},
+	"POST /engagements/{engagement}:wrapUp":    {resource: "assignedEngagement", agent: true, body: map[string]any{"dispositionCode": "resolved", "notes": "wrapped up by B"}},
+	"POST /engagements/{engagement}:rate":      {resource: "endedEngagement", user: true, visitor: true, body: map[string]any{"rating": 1, "comment": "rated by B"}},
+	"POST /agent/offers/{offer}:accept":        {resource: "agentOffer", agent: true},
+	"GET /engagements/{engagement}/messages":   {resource: "assignedEngagement", agent: true},
+	"GET /engagements/{engagement}/history":    {resource: "assignedEngagement", agent: true},
+	"GET /engagements/{engagement}/notes":      {resource: "assignedEngagement", agent: true},
+	"POST /engagements/{engagement}/notes":     {resource: "assignedEngagement", agent: true, body: map[string]any{"content": "whispered by B"}},
+	"POST /engagements/{engagement}:transfer":  {resource: "assignedEngagement", agent: true, body: map[string]any{"queueId": "b-queue"}},
+	"POST /engagements/{engagement}:monitor":   {resource: "assignedEngagement", agent: true, supervisor: true},
+	"POST /engagements/{engagement}:unmonitor": {resource: "assignedEngagement", agent: true, supervisor: true},
+	"POST /engagements/{engagement}:barge":     {resource: "assignedEngagement", agent: true, supervisor: true},
+	"POST /agent/offers/{offer}:decline":       {resource: "agentOffer", agent: true},
 }
 
 func jobBody(b *side, _ string) any {
@@ -161,9 +172,11 @@ var pngBytes = []byte("\x89PNG\r\n\x1a\n0000")
 // publicRoutes name a tenant or carry their own proof instead of an id
 // the caller's credentials scope; the subtests named here prove their wall.
 var publicRoutes = map[string]string{
-	"GET /webchat/{tenant}/config":    "public widget settings by tenant name; see \"web chat sessions stay in their tenant\"",
-	"POST /webchat/{tenant}/sessions": "creates a visitor of the named tenant; see \"web chat sessions stay in their tenant\"",
-	"GET /files/{tenant}/{file}":      "signed links; see \"file links are bound to their tenant and file\"",
+	"GET /webchat/{tenant}/config":                                                      "public widget settings by tenant name; see \"web chat sessions stay in their tenant\"",
+	"POST /webchat/{tenant}/sessions":                                                   "creates a visitor of the named tenant; see \"web chat sessions stay in their tenant\"",
+	"GET /files/{tenant}/{file}":                                                        "signed links; see \"file links are bound to their tenant and file\"",
+	"POST /botapi/{tenant}/{bot}/v3/conversations/{conversation}/activities":            "a bot's own secret; see \"bots answer in their own tenant's conversations only\"",
+	"POST /botapi/{tenant}/{bot}/v3/conversations/{conversation}/activities/{activity}": "a bot's own secret; see \"bots answer in their own tenant's conversations only\"",
 }
 
 // listCases are the collection routes; each must show a tenant only its own
@@ -195,6 +208,8 @@ var notLists = map[string]string{
 	// positionWall proves another tenant's thread is as unknown as an
 	// unused one.
 	"GET /webchat/position": "the calling customer's own place in the queue",
+	"GET /desk/settings":    "the caller's own tenant's settings",
+	"GET /wallboard":        "the caller's own tenant's queues; built from tenant-scoped lists",
 }
 
 // hookServer answers Event Grid and CloudEvents validation and accepts
@@ -597,7 +612,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 			if cl.name == "user" && !wc.user {
 				continue // user tokens open chat only; see "user tokens stay in their tenant"
 			}
-			if cl.name == "agent" && !wc.agent {
+			if cl.name == "agent" && (!wc.agent || wc.supervisor) {
 				continue // a plain agent's session opens the desktop only
 			}
 			do := cl.do
@@ -729,6 +744,7 @@ func testTenantWall(t *testing.T, opts ...switchboardtest.Option) {
 	t.Run("agent desktops show their own tenant's work only", func(t *testing.T) { agentDesktopWall(t, a, b) })
 
 	t.Run("a waiting customer's place stays in its tenant", func(t *testing.T) { positionWall(t, s, a, b) })
+	t.Run("bots answer in their own tenant's conversations only", func(t *testing.T) { botAPIWall(t, s, a, b, aBefore) })
 
 	t.Run("user tokens stay in their tenant", func(t *testing.T) {
 		me := func(token string) (*http.Response, []byte) {

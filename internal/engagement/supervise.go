@@ -117,19 +117,19 @@ func (s *Service) Transcript(ctx context.Context, p identity.Person, id ID) ([]c
 
 // Monitor starts (or stops) a supervisor's silent watch of a conversation.
 func (s *Service) Monitor(ctx context.Context, p identity.Person, id ID, on bool) (Engagement, error) {
-	if !p.Role.AtLeast(identity.RoleSupervisor) {
-		return Engagement{}, errs.Forbidden("only supervisors monitor conversations")
-	}
-	raw, err := s.StaffIdentity(ctx, p.ID)
-	if err != nil {
-		return Engagement{}, err
-	}
 	mu := s.engagementLock(ctx, id)
 	mu.Lock()
 	defer mu.Unlock()
 	e, err := s.staffEngagement(ctx, p, id)
 	if err != nil {
 		return e, err
+	}
+	if !p.Role.AtLeast(identity.RoleSupervisor) {
+		return Engagement{}, errs.Forbidden("only supervisors monitor conversations")
+	}
+	raw, err := s.StaffIdentity(ctx, p.ID)
+	if err != nil {
+		return Engagement{}, err
 	}
 	has := slices.Contains(e.Monitors, raw)
 	if has == on {
@@ -158,19 +158,19 @@ func (s *Service) relayToMonitors(ctx context.Context, e *Engagement, d chatEven
 
 // Barge puts a supervisor into the customer's conversation.
 func (s *Service) Barge(ctx context.Context, p identity.Person, id ID) (Engagement, error) {
-	if !p.Role.AtLeast(identity.RoleSupervisor) {
-		return Engagement{}, errs.Forbidden("only supervisors barge in")
-	}
-	raw, err := s.StaffIdentity(ctx, p.ID)
-	if err != nil {
-		return Engagement{}, err
-	}
 	mu := s.engagementLock(ctx, id)
 	mu.Lock()
 	defer mu.Unlock()
 	e, err := s.staffEngagement(ctx, p, id)
 	if err != nil {
 		return e, err
+	}
+	if !p.Role.AtLeast(identity.RoleSupervisor) {
+		return Engagement{}, errs.Forbidden("only supervisors barge in")
+	}
+	raw, err := s.StaffIdentity(ctx, p.ID)
+	if err != nil {
+		return Engagement{}, err
 	}
 	if !e.State.Live() {
 		return e, errs.Conflict("InvalidState", "the engagement is %s", e.State)

@@ -396,7 +396,7 @@ func (s *Service) BotActivities(ctx context.Context, id BotID, secret []byte, th
 	defer mu.Unlock()
 	e, err := s.Store.LiveEngagement(ctx, t, thread)
 	if err != nil || e.Bot != id {
-		return errs.NotFound("conversation %s not found", thread)
+		return errs.NotFound("no conversation of this bot has that id")
 	}
 	if e.State != StateBot {
 		return errs.Conflict("HandedOff", "the conversation has left the bot (%s)", e.State)
