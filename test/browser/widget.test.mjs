@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HOST, NATIVE, SB, agentJoins, backend, log, newPage, openChat, revokeTokens, say, updateSettings, visitorSession } from "./helpers.mjs";
+import { agentAtWork, connectBots, expectedLine, positionRequest, queueLine, rateRequest, responseTo, socketReady, staffLogin, tapRealtime } from "./center.mjs";
 
 test("a visitor chats with an agent: messages, typing, read receipts, unread badge, history after reload", async () => {
   const { ctx, page } = await newPage();
@@ -346,4 +347,181 @@ test("Switchboard.identify() ties an anonymous visitor's widget to a known custo
   await page.evaluate(() => window.Switchboard.close());
   await page.getByRole("dialog").waitFor({ state: "hidden" });
   await ctx.close();
+});
+
+// The contact center (docs/contactcenter.md, "The waiting customer"). These
+// come last: from here on a flow bot answers the tenant's web chat (one per
+// language, connected through the API) and hands a customer who asks for a
+// person to a queue the demo agent serves.
+let disconnectBots;
+
+const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+
+/** A new visitor who asks the bot for a person; answers the first position. */
+async function waitingCustomer(page, tap, name) {
+  await page.goto(HOST + "/");
+  await page.getByRole("button", { name: "Open chat" }).click();
+  await page.getByLabel("Your name").fill(name);
+  await page.getByRole("button", { name: "Start chat" }).click();
+  await socketReady(page);
+  await say(page, "I want to talk to an agent, please");
+  const p = await tap.next("engagementQueuePosition");
+  assert.equal(p.state, "queued");
+  assert.ok(p.position >= 1, `position ${p.position}`);
+  return p;
+}
+
+test("waiting for an agent: the line says where the customer stands, keeps current, and comes back after a reload", async () => {
+  disconnectBots = await connectBots();
+  const { ctx, page } = await newPage();
+  try {
+    const tap = await tapRealtime(page);
+    // The bot hands off; the server tells the widget where the customer stands.
+    const first = await waitingCustomer(page, tap, "Rudi");
+    const line = queueLine(page);
+    await line.filter({ hasText: exactly(expectedLine("en", first)) }).waitFor();
+    assert.equal(await line.getAttribute("role"), "status");
+    assert.equal(await line.getAttribute("aria-live"), "polite");
+
+    // It keeps current. These two frames are played by the test on the
+    // real socket (the server sends a new one only when the place or the
+    // estimate changes, which one waiting customer cannot make happen).
+    tap.send({ type: "event", name: "engagementQueuePosition", data: { ...first, position: 3, queueLength: 5, estimatedWaitMinutes: 7 } });
+    await line.filter({ hasText: exactly("Waiting for an agent — you are number 3 in line, about 7 minutes") }).waitFor();
+    const noEstimate = { ...first, position: 2, queueLength: 4 };
+    delete noEstimate.estimatedWaitMinutes;
+    tap.send({ type: "event", name: "engagementQueuePosition", data: noEstimate });
+    await line.filter({ hasText: exactly("Waiting for an agent — you are number 2 in line") }).waitFor();
+
+    // After a reload the line comes back from GET /webchat/position, not
+    // from a notification (the resumed socket replays none).
+    const before = tap.count;
+    const asked = responseTo(page, positionRequest);
+    await page.reload();
+    const res = await asked;
+    const answer = await res.json();
+    assert.deepEqual([res.status(), answer.state, answer.engagementId], [200, "queued", first.engagementId]);
+    assert.match(res.request().headers().authorization || "", /^Bearer /);
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await line.filter({ hasText: exactly(expectedLine("en", answer)) }).waitFor();
+    assert.equal(tap.events("engagementQueuePosition", before).length, 0, "the line came from the position answer");
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("the agent joins and the line goes; the agent ends, the customer rates (4 stars and a comment), and a second tab gets 409 and thanks too", async () => {
+  disconnectBots ??= await connectBots();
+  const agent = await agentAtWork("agent1", "demo-agent-1");
+  const supervisor = await staffLogin("supervisor", "demo-supervisor-1");
+  const { ctx, page } = await newPage();
+  try {
+    const tap = await tapRealtime(page);
+    const first = await waitingCustomer(page, tap, "Sari");
+    const line = queueLine(page);
+    await line.filter({ hasText: exactly(expectedLine("en", first)) }).waitFor();
+    // A second tab of the same visitor, live before the conversation ends.
+    const tab2 = await ctx.newPage();
+    const tap2 = await tapRealtime(tab2);
+    await tab2.goto(HOST + "/");
+    await tab2.getByRole("button", { name: "Open chat" }).click();
+    await tap2.ready();
+
+    // The agent takes the conversation: the line goes. (Only the previous
+    // test's customer may be ahead in the queue; the agent holds offers
+    // for both.)
+    await agent.available();
+    const offer = await agent.offerFor(first.engagementId);
+    await agent.call("POST", `/agent/offers/${encodeURIComponent(offer.offerId)}:accept?${NATIVE}`);
+    await agent.offline();
+    await log(page).getByText(`${agent.user.displayName} joined the chat.`).waitFor();
+    await page.locator(".queue:empty").waitFor({ state: "attached" });
+
+    // The agent ends the conversation: the widget asks for a rating.
+    await agent.call("POST", `/engagements/${encodeURIComponent(first.engagementId)}:end?${NATIVE}`);
+    const ended = await tap.next("engagementEnded");
+    assert.deepEqual([ended.engagementId, ended.threadId, ended.rate], [first.engagementId, first.threadId, true]);
+    const form = page.getByRole("form", { name: "How did we do?" });
+    await form.waitFor();
+    const send = form.getByRole("button", { name: "Send" });
+    assert.ok(await send.isDisabled(), "nothing to send before a star is chosen");
+    // Keyboard only: Enter on a star chooses it, the arrows move along.
+    await form.getByRole("button", { name: "3 of 5" }).focus();
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("ArrowRight");
+    const pressed = await Promise.all([1, 2, 3, 4, 5].map((n) => form.getByRole("button", { name: `${n} of 5` }).getAttribute("aria-pressed")));
+    assert.deepEqual(pressed, ["false", "false", "false", "true", "false"]);
+    const comment = "Quick and friendly — thanks, Alex!";
+    await form.getByLabel("Comment (optional)").fill(comment);
+    const rated = responseTo(page, rateRequest);
+    await send.click();
+    const res = await rated;
+    assert.equal(new URL(res.url()).pathname, `/engagements/${encodeURIComponent(first.engagementId)}:rate`);
+    assert.deepEqual(res.request().postDataJSON(), { rating: 4, comment });
+    assert.equal(res.status(), 200);
+    await page.getByRole("status").filter({ hasText: "Thank you for your feedback" }).waitFor();
+    // The server has it: the supervisor API shows the rating.
+    const stored = await supervisor.call("GET", `/engagements/${encodeURIComponent(first.engagementId)}?${NATIVE}`);
+    assert.deepEqual([stored.rating, stored.ratingComment], [4, comment]);
+
+    // The other tab rates too late: 409 AlreadyRated, and it thanks all the same.
+    const form2 = tab2.getByRole("form", { name: "How did we do?" });
+    await form2.getByRole("button", { name: "2 of 5" }).click();
+    const refused = responseTo(tab2, rateRequest);
+    await form2.getByRole("button", { name: "Send" }).click();
+    assert.equal((await refused).status(), 409);
+    await tab2.getByRole("status").filter({ hasText: "Thank you for your feedback" }).waitFor();
+    const still = await supervisor.call("GET", `/engagements/${encodeURIComponent(first.engagementId)}?${NATIVE}`);
+    assert.equal(still.rating, 4, "the first rating stands");
+
+    // The customer goes on chatting; the thanks makes room.
+    await say(page, "One more question about delivery");
+    await page.getByText("Thank you for your feedback").waitFor({ state: "detached" });
+  } finally {
+    await agent.offline().catch(() => {});
+    await agent.ctx.close();
+    await ctx.close();
+  }
+});
+
+test("Indonesian: the queue line and the rating speak the visitor's language; Skip puts the rating away", async () => {
+  disconnectBots ??= await connectBots();
+  const { ctx, page } = await newPage({ locale: "id-ID" });
+  try {
+    const tap = await tapRealtime(page);
+    await page.goto(HOST + "/id");
+    await page.getByRole("button", { name: "Buka obrolan" }).click();
+    await page.getByLabel("Nama Anda").fill("Dewi");
+    await page.getByLabel("Email").fill("dewi@example.com");
+    await page.getByRole("button", { name: "Mulai obrolan" }).click();
+    await socketReady(page);
+    const box = page.getByLabel("Pesan", { exact: true });
+    await box.fill("Saya mau bicara dengan agen");
+    await box.press("Enter");
+    const p = await tap.next("engagementQueuePosition");
+    const line = queueLine(page);
+    await line.filter({ hasText: exactly(expectedLine("id", p)) }).waitFor();
+    // The wording with an estimate, from a frame the test plays on the socket.
+    tap.send({ type: "event", name: "engagementQueuePosition", data: { ...p, position: 4, estimatedWaitMinutes: 6 } });
+    await line.filter({ hasText: exactly("Menunggu agen — Anda nomor 4 dalam antrean, sekitar 6 menit") }).waitFor();
+
+    // The rating form in Indonesian, from an engagementEnded the test plays
+    // (no agent takes this one); Skip sends nothing.
+    let posted = 0;
+    page.on("request", (r) => r.method() === "POST" && r.url().includes(":rate?") && posted++);
+    tap.send({ type: "event", name: "engagementEnded", data: { engagementId: p.engagementId, threadId: p.threadId, rate: true } });
+    const form = page.getByRole("form", { name: "Bagaimana layanan kami?" });
+    await form.waitFor();
+    await page.locator(".queue:empty").waitFor({ state: "attached" });
+    for (const n of [1, 2, 3, 4, 5]) await form.getByRole("button", { name: `${n} dari 5` }).waitFor();
+    await form.getByLabel("Komentar (opsional)").waitFor();
+    await form.getByRole("button", { name: "Kirim" }).waitFor();
+    await form.getByRole("button", { name: "Lewati" }).click();
+    await form.waitFor({ state: "detached" });
+    await page.waitForFunction(() => document.getElementById("switchboard-webchat").shadowRoot.activeElement?.id === "sb-message");
+    assert.equal(posted, 0);
+  } finally {
+    await ctx.close();
+    await disconnectBots();
+  }
 });

@@ -18,6 +18,8 @@ header h2 { font-size: 16px; margin: 0; flex: 1; }
 header button { background: transparent; border: 0; color: #fff; font-size: 22px; cursor: pointer; line-height: 1; padding: 4px 8px; }
 .status, .notice { font-size: 13px; padding: 6px 12px; margin: 0; background: #fff4ce; color: #4a3b00; }
 .status:empty, .notice[hidden] { display: none; }
+.queue { font-size: 13px; padding: 6px 12px; margin: 0; background: #e7f0fa; color: #123a63; }
+.queue:empty { padding: 0; } /* kept in the accessibility tree: a live region that appears is not always read */
 .body { display: flex; flex-direction: column; flex: 1; min-height: 0; }
 .log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 8px; }
 .msg { max-width: 80%; padding: 8px 10px; border-radius: 10px; background: #f0f2f5; color: #1b1b1b; white-space: pre-wrap; word-wrap: break-word; }
@@ -44,6 +46,20 @@ button.primary { background: var(--sb-primary); color: #fff; border: 0; border-r
 .composer .icon { background: transparent; border: 1px solid #8a8886; border-radius: 6px; width: 38px; height: 38px; cursor: pointer; color: var(--sb-text);
   display: flex; align-items: center; justify-content: center; padding: 0; flex: none; }
 .composer .icon svg { width: 20px; height: 20px; }
+.rating { flex: none; max-height: 50%; overflow-y: auto; }
+.rating:empty { display: none; }
+form.rate { display: flex; flex-direction: column; gap: 6px; padding: 10px 12px; border-top: 1px solid #e1dfdd; }
+.rate-title { margin: 0; font-size: 14px; font-weight: 600; }
+.stars { display: flex; gap: 2px; }
+.stars .star { background: transparent; border: 0; padding: 0 3px; font-size: 28px; line-height: 1; cursor: pointer; color: #8a8886; }
+.stars .star.on { color: #b26a00; }
+form.rate label { font-size: 13px; }
+form.rate textarea { resize: vertical; min-height: 38px; }
+.rate-actions { display: flex; gap: 8px; }
+.rate-actions .primary { flex: 1; }
+.rate-actions .skip { background: transparent; border: 1px solid #8a8886; border-radius: 6px; padding: 10px 14px; font-size: 14px; cursor: pointer; color: var(--sb-text); }
+.rate-thanks { margin: 0; font-size: 14px; }
+.rate-thanks:empty { margin-top: -6px; } /* likewise; takes no room until it speaks */
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; height: 100dvh; border-radius: 0; }

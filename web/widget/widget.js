@@ -2,10 +2,12 @@
 // instance per page, inside a shadow root so neither page nor widget styles
 // leak into the other.
 import { ChatConnection, isAfter } from "../client/index.js";
+import { queueText, ratingForm } from "./center.js";
 import { bytes, cssColor, el, format, icon, safeHTML, safeURL } from "./render.js";
 import { fingerprint, SessionStore } from "./session.js";
 import { css } from "./style.js";
 
+const NATIVE = "api-version=2026-11-01";
 const HISTORY_PAGES = 4;
 const TYPING_EVERY_MS = 3000; // at most one typing notification per this
 const TYPING_SHOWN_MS = 6000; // an agent's indicator fades without news
@@ -27,6 +29,9 @@ export class Widget {
     this.rendered = new Map(); // message id → element
     this.unread = 0;
     this.lastTypingSent = 0;
+    // Bumped by every live change of the queue line, so a position asked
+    // for over REST never overwrites news that came meanwhile.
+    this.queueEpoch = 0;
   }
 
   text(map) {
@@ -71,6 +76,7 @@ export class Widget {
     this.conn = this.thread = null;
     this.store.clear();
     this.showStatus("");
+    this.showQueue(null);
     this.showPrechat();
   }
 
@@ -98,13 +104,16 @@ export class Widget {
     this.panel = el("div", { id: "sb-panel", class: "panel", role: "dialog", "aria-label": title, lang: this.locale, hidden: true,
       onkeydown: (e) => e.key === "Escape" && this.close() });
     this.status = el("div", { class: "status", role: "status" });
+    // Where the customer stands while waiting for an agent: its own polite
+    // live region, apart from the connection notices.
+    this.queue = el("p", { class: "queue", role: "status", "aria-live": "polite" });
     this.notice = el("p", { class: "notice", hidden: c.open !== false });
     this.notice.textContent = c.open === false && c.businessHours ? this.text(c.businessHours.closedMessage) : "";
     this.body = el("div", { class: "body" });
     this.panel.append(
       el("header", {}, el("h2", { text: title }),
         el("button", { type: "button", "aria-label": this.t("closeChat"), text: "×", onclick: () => this.close() })),
-      this.notice, this.status, this.body);
+      this.notice, this.status, this.queue, this.body);
     root.append(this.launcher, this.panel);
     document.body.append(this.host);
     this.showPrechat();
@@ -233,6 +242,8 @@ export class Widget {
     this.name = s.name;
     this.rendered = new Map();
     this.historyLoaded = false;
+    this.showQueue(null);
+    this.ratingFor = "";
     this.buildChat();
     const conn = new ChatConnection({ endpoint: this.endpoint, token: s.token, resumeFrom: s.position, onTokenExpiring: () => this.refreshToken() });
     this.conn = conn;
@@ -245,9 +256,23 @@ export class Widget {
     conn.on("chatMessageDeleted", mine((m) => this.addMessage(m, { replace: true })));
     conn.on("typingIndicatorReceived", mine((t) => this.showTyping(t)));
     conn.on("readReceiptReceived", mine((r) => this.showSeen(r)));
-    conn.on("participantsAdded", mine((e) => (e.participantsAdded || []).forEach((p) => this.sys("joined", p, e.version))));
+    conn.on("participantsAdded", mine((e) => {
+      const added = e.participantsAdded || [];
+      // The bot left at the handoff: whoever joins now is the agent.
+      if (added.some((p) => !this.isMine(p.id))) this.showQueue(null);
+      added.forEach((p) => this.sys("joined", p, e.version));
+    }));
+    conn.on("engagementQueuePosition", mine((p) => this.showQueue(p)));
+    conn.on("engagementEnded", mine((e) => {
+      this.showQueue(null);
+      if (e.rate && e.engagementId) this.askRating(String(e.engagementId));
+    }));
     conn.on("participantsRemoved", mine((e) => (e.participantsRemoved || []).forEach((p) => this.sys("left", p, e.version))));
-    conn.on("resync", () => conn === this.conn && this.loadHistory().catch(() => {}));
+    conn.on("resync", () => {
+      if (conn !== this.conn) return;
+      this.loadHistory().catch(() => {});
+      this.restoreQueue(conn);
+    });
     conn.on("error", (e) => {
       if (conn !== this.conn) return;
       if (e.status === 401 || e.status === 404) this.startOver();
@@ -258,6 +283,7 @@ export class Widget {
       // loads arrives live (one in both is recognised by its id), so none
       // falls in between.
       await conn.connect();
+      this.restoreQueue(conn);
       await this.loadHistory();
     } catch (e) {
       if (conn !== this.conn) return;
@@ -285,12 +311,13 @@ export class Widget {
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": this.t("messages"), tabindex: "0" },
       el("p", { class: "msg greeting", text: this.text(this.config.greeting) }));
     this.typing = el("div", { class: "typing", "aria-live": "polite" });
+    this.rating = el("div", { class: "rating" });
     this.alert = el("p", { class: "error", role: "alert" });
     const composer = el("div", { class: "composer" },
       el("button", { type: "button", class: "icon", "aria-label": this.t("attach"), title: this.t("attach"), onclick: () => this.fileInput.click() }, icon(CLIP_ICON, true)),
       ta, this.fileInput,
       el("button", { type: "button", class: "primary", text: this.t("send"), onclick: () => this.send() }));
-    this.body.replaceChildren(this.log, this.typing, this.alert, composer);
+    this.body.replaceChildren(this.log, this.typing, this.rating, this.alert, composer);
     if (!this.panel.hidden) ta.focus();
   }
 
@@ -421,6 +448,8 @@ export class Widget {
     if ((!content && !attachment) || !this.thread) return;
     if (!attachment) this.textarea.value = "";
     this.alert.textContent = "";
+    // The thanks for a rating has been read: the conversation goes on.
+    if (this.rating.querySelector("form.done")) this.rating.replaceChildren();
     this.lastTypingSent = 0;
     try {
       const { id } = await this.thread.sendMessage({ content, senderDisplayName: this.name || undefined, attachments: attachment ? [attachment] : undefined });
@@ -448,5 +477,50 @@ export class Widget {
       this.alert.textContent = e.status === 413 ? this.t("fileTooLarge", { name: file.name, size: bytes(u.maxBytes || 0) })
         : e.status === 415 ? this.t("fileType", { name: file.name }) : this.t("uploadFailed", { name: file.name });
     }
+  }
+
+  // showQueue shows where the customer stands (a position answer or
+  // notification), or hides the line (null, or any state but queued).
+  showQueue(p) {
+    this.queueEpoch++;
+    this.queue.textContent = queueText(this.t, p);
+  }
+
+  // restoreQueue asks where the customer stands after a reload or a
+  // resync: the notifications that said so are in the past.
+  async restoreQueue(conn) {
+    const epoch = this.queueEpoch;
+    let p;
+    try {
+      p = await conn.request("GET", `/webchat/position?${NATIVE}&threadId=${encodeURIComponent(this.threadId)}`);
+    } catch {
+      return; // no conversation waiting (404), or the server cannot say now
+    }
+    if (conn === this.conn && epoch === this.queueEpoch && p && p.threadId === this.threadId) this.showQueue(p);
+  }
+
+  // askRating puts the rating form above the composer, once per ended
+  // engagement; the customer may rate, skip, or just keep chatting.
+  askRating(id) {
+    if (this.ratingFor === id) return;
+    this.ratingFor = id;
+    const conn = this.conn;
+    const form = ratingForm(this.t, {
+      send: async (rating, comment) => {
+        try {
+          await conn.request("POST", `/engagements/${encodeURIComponent(id)}:rate?${NATIVE}`, { rating, comment });
+        } catch (e) {
+          // 409: rated already (another tab, or before a reload): stored.
+          if (e.status !== 409) throw e;
+        }
+      },
+      close: () => {
+        const hadFocus = form.contains(form.getRootNode().activeElement);
+        form.remove();
+        if (hadFocus) this.textarea.focus();
+      },
+    });
+    this.rating.replaceChildren(form);
+    this.scrollDown();
   }
 }
