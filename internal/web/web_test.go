@@ -80,7 +80,8 @@ func TestCatalogues(t *testing.T) {
 			"reason_flow", "reason_customer", "reason_notUnderstood", "reason_botFailed", "reason_noBot", "reason_transfer",
 			"disp_resolved", "disp_followUp", "disp_escalated", "disp_noResponse", "disp_spam",
 			"cannedKey_greet", "canned_greet", "cannedKey_moment", "canned_moment", "cannedKey_checking", "canned_checking",
-			"cannedKey_anythingElse", "canned_anythingElse", "cannedKey_thanks", "canned_thanks"},
+			"cannedKey_anythingElse", "canned_anythingElse", "cannedKey_thanks", "canned_thanks",
+			"state_bot", "state_queued", "state_assigned", "state_wrapUp", "state_ended", "whisperFrom", "noteFrom"},
 	}
 	for _, app := range []string{"widget", "desk"} {
 		t.Run(app, func(t *testing.T) { checkCatalogues(t, app, dynamic[app]) })

@@ -9,25 +9,25 @@ test("a phone-sized screen shows one pane at a time, with a way back", async () 
   const { ctx, page } = await deskPage({ viewport: { width: 390, height: 780 }, isMobile: true, hasTouch: true });
   try {
     await login(page);
-    await shot(page, "08-phone-login-done");
+    await shot(page, "10-phone-login-done");
     await available(page);
     const rudi = await customer("Rudi Hartono", "rudi@example.com");
     await asksForPerson(rudi);
     const card = offerCard(page, "Rudi Hartono");
     await card.waitFor({ timeout: 30000 });
     assert.ok(await page.locator(".chat").isHidden(), "the list alone");
-    await shot(page, "09-phone-offer");
+    await shot(page, "11-phone-offer");
     await card.getByRole("button", { name: "Accept" }).click();
     await paneLog(page).getByText("I want to talk to a person").waitFor();
     assert.ok(await page.locator(".side").isHidden(), "the conversation alone");
     assert.ok(await page.locator("aside.info").isHidden());
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `no sideways scrolling (${width}px)`);
-    await shot(page, "10-phone-conversation");
+    await shot(page, "12-phone-conversation");
     await pane(page).getByRole("button", { name: "Details" }).click();
     await page.locator("aside.info").getByText("rudi@example.com").first().waitFor();
     assert.ok(await pane(page).isHidden(), "the details alone");
-    await shot(page, "11-phone-details");
+    await shot(page, "13-phone-details");
     await page.getByRole("button", { name: "Back to the conversation" }).click();
     await paneLog(page).waitFor();
     await pane(page).getByRole("button", { name: "Back to the list" }).click();
@@ -52,7 +52,7 @@ test("a phone-sized screen shows one pane at a time, with a way back", async () 
       const wrap = pane(page).getByRole("form", { name: "Wrap-up" });
       await wrap.getByLabel("Disposition", { exact: true }).selectOption("__other");
       await wrap.getByLabel("Disposition code").fill("billing-question");
-      await shot(page, "12-phone-wrapup");
+      await shot(page, "14-phone-wrapup");
       await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
     } finally {
       await admin("PUT", "/desk/settings", settings);
@@ -74,7 +74,7 @@ test("Indonesian from the browser language, English by the switch", async () => 
     await page.goto(`${SB}/desk`);
     await page.getByRole("heading", { name: "Masuk ke meja agen" }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "id");
-    await shot(page, "13-id-login");
+    await shot(page, "15-id-login");
     await login(page, "agent2", "demo-agent-2", { org: "Organisasi", user: "Nama pengguna", pass: "Kata sandi", go: "Masuk" });
     await page.getByRole("heading", { name: "Tawaran" }).waitFor();
     await page.getByRole("heading", { name: /Percakapan/ }).waitFor();
@@ -85,7 +85,7 @@ test("Indonesian from the browser language, English by the switch", async () => 
     await page.getByText("Anda sedang Istirahat: Makan siang").waitFor();
     await page.getByRole("button", { name: "Pintasan papan ketik" }).click();
     await page.getByRole("dialog", { name: "Pintasan papan ketik" }).getByText("Terima tawaran terbaru").waitFor();
-    await shot(page, "14-id-desk");
+    await shot(page, "16-id-desk");
     await page.keyboard.press("Escape");
     // The switch: English, and it stays (the session too).
     await page.getByLabel("Bahasa", { exact: true }).first().selectOption("en");

@@ -227,6 +227,111 @@ test("an agent takes two customers from the bot, talks, switches, ends and wraps
   }
 });
 
+// A 1×1 PNG.
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+
+test("a returning customer: notes and a whisper, a transcript after the end, the earlier conversation, transfer to a queue", async () => {
+  const supervisor = await staff("supervisor", "demo-supervisor-1");
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  try {
+    await login(page);
+    await available(page);
+    const maya = await customer("Maya Sari", "maya@example.com");
+    await asksForPerson(maya);
+    await offerCard(page, "Maya Sari").getByRole("button", { name: "Accept" }).click();
+    await paneLog(page).getByText("I want to talk to a person").waitFor();
+    const firstId = await pane(page).getAttribute("data-engagement");
+    await reply(page).fill("Your order ships today.");
+    await reply(page).press("Enter");
+    await paneLog(page).locator(".msg.mine", { hasText: "Your order ships today." }).waitFor();
+
+    // Attachments both ways: the agent uploads a picture as the widget
+    // does; the customer's picture shows in the desk.
+    await pane(page).locator("input[type=file]").setInputFiles({ name: "label.png", mimeType: "image/png", buffer: PNG });
+    const sent = paneLog(page).locator(".msg.mine img[alt='Image: label.png']");
+    await sent.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll(".msg.mine img")].some((i) => i.complete && i.naturalWidth > 0));
+    const withFile = (await maya.messages()).find((m) => m.content?.attachments?.some((a) => a.name === "label.png"));
+    assert.ok(withFile, "the customer receives the agent's attachment");
+    const up = await fetch(`${SB}/chat/threads/${encodeURIComponent(maya.threadId)}/attachments?api-version=2026-11-01&name=parcel.png`, {
+      method: "POST", headers: { Authorization: `Bearer ${maya.token}`, "Content-Type": "image/png" }, body: PNG,
+    });
+    assert.equal(up.status, 201);
+    const att = await up.json();
+    await rest(maya.token, "POST", `/chat/threads/${encodeURIComponent(maya.threadId)}/messages?${CHAT}`, { content: "", type: "text", attachments: [{ id: att.id }], metadata: {} });
+    await paneLog(page).locator(".msg.customer img[alt='Image: parcel.png']").waitFor();
+
+    // A private note and a supervisor's whisper: staff only, the whisper live.
+    const notes = page.locator("section.notes");
+    await notes.getByText("No notes yet.").waitFor();
+    await notes.getByLabel("Write a note…").fill("Asked twice about shipping");
+    await notes.getByRole("button", { name: "Add note" }).click();
+    await notes.locator(".note", { hasText: "Asked twice about shipping" }).waitFor();
+    await supervisor("POST", `/engagements/${firstId}/notes`, { content: "Offer free shipping" });
+    await notes.locator(".note.whisper", { hasText: "Offer free shipping" }).getByText("Whisper").waitFor();
+    await page.getByText("Sam Supervisor whispers: Offer free shipping").waitFor();
+    const said = (await maya.messages()).map((m) => m.content?.message || "");
+    assert.ok(!said.some((m) => m.includes("Asked twice") || m.includes("free shipping")), "the customer never sees notes");
+    await shot(page, "08-notes");
+
+    // Ended, then reloaded during wrap-up: the agent has left the thread,
+    // and the transcript still shows the conversation; the notes stay.
+    await pane(page).getByRole("button", { name: "End", exact: true }).click();
+    await pane(page).getByRole("button", { name: "End conversation" }).click();
+    await pane(page).getByRole("form", { name: "Wrap-up" }).waitFor();
+    await page.reload();
+    await page.locator("h2", { hasText: "Maya Sari" }).waitFor();
+    await paneLog(page).getByText("Your order ships today.").waitFor();
+    await paneLog(page).locator(".msg.bot").first().waitFor();
+    await notes.locator(".note.whisper", { hasText: "Offer free shipping" }).waitFor();
+    const wrap = pane(page).getByRole("form", { name: "Wrap-up" });
+    await wrap.getByLabel("Disposition", { exact: true }).selectOption("resolved");
+    await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
+    await page.getByText("Conversation with Maya Sari wrapped up.").waitFor();
+    assert.equal((await supervisor("GET", `/engagements/${firstId}`)).state, "ended");
+
+    // She comes back in the same chat: the bot greets again, she asks for
+    // a person; the agent sees the whole thread and the earlier conversation.
+    await maya.say("Hi again, it has not shipped");
+    await maya.say("I want to talk to a person");
+    const again = offerCard(page, "Maya Sari");
+    await again.waitFor({ timeout: 30000 });
+    await again.getByRole("button", { name: "Accept" }).click();
+    await paneLog(page).getByText("Hi again, it has not shipped").waitFor();
+    await paneLog(page).getByText("Your order ships today.").waitFor();
+    const secondId = await pane(page).getAttribute("data-engagement");
+    assert.notEqual(secondId, firstId);
+    const past = page.locator("section.past");
+    await past.locator(`li[data-engagement="${firstId}"]`).filter({ hasText: "Resolved · with Alex Agent" }).waitFor();
+    assert.equal(await notes.locator(".note").count(), 0, "notes belong to their own conversation");
+
+    // Transfer to a queue: the conversation leaves this desk and waits again.
+    await pane(page).getByRole("button", { name: "Transfer" }).click();
+    const form = pane(page).getByRole("form", { name: "Transfer" });
+    await form.getByRole("button", { name: "Transfer" }).click();
+    await form.getByText("Name the queue to transfer to.").waitFor();
+    await form.getByLabel("Transfer to queue").fill("support");
+    await shot(page, "09-transfer");
+    await form.getByRole("button", { name: "Transfer" }).click();
+    await page.getByText("Conversation with Maya Sari transferred to support.").waitFor();
+    await page.locator("button.conv", { hasText: "Maya Sari" }).waitFor({ state: "detached" });
+    const moved = await supervisor("GET", `/engagements/${secondId}`);
+    assert.equal(moved.state, "queued");
+    assert.equal(moved.handoffReason, "transfer");
+    // The queue offers it again (here to the same agent, the only one
+    // available), marked as transferred; declined, it waits for another.
+    const back = offerCard(page, "Maya Sari");
+    await back.getByText("Transferred").waitFor({ timeout: 30000 });
+    await back.getByRole("button", { name: "Decline" }).click();
+    await back.waitFor({ state: "detached" });
+    await logout(page);
+  } catch (err) {
+    await explain(page, "returning", err);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test("declining an offer removes its card, by button or by key", async () => {
   const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
   try {

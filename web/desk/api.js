@@ -101,17 +101,32 @@ export class Api {
     return this.call("POST", `/engagements/${encodeURIComponent(id)}:wrapUp`, { dispositionCode, notes });
   }
 
+  /** The conversation as the customer sees it (also after the agent left). */
+  async transcript(id) {
+    return ((await this.call("GET", `/engagements/${encodeURIComponent(id)}/messages`)) || {}).value || [];
+  }
+
+  /** The customer's other conversations, newest first. */
+  async history(id) {
+    return ((await this.call("GET", `/engagements/${encodeURIComponent(id)}/history`)) || {}).value || [];
+  }
+
+  /** Private notes and supervisors' whispers (staff only), newest first. */
+  async notes(id) {
+    return ((await this.call("GET", `/engagements/${encodeURIComponent(id)}/notes`)) || {}).value || [];
+  }
+
+  addNote(id, content) {
+    return this.call("POST", `/engagements/${encodeURIComponent(id)}/notes`, { content });
+  }
+
+  /** Moves the conversation to a queue ({queueId}) or an agent ({agentId}). */
+  transfer(id, target) {
+    return this.call("POST", `/engagements/${encodeURIComponent(id)}:transfer`, target);
+  }
+
   contact(id) {
     return this.call("GET", `/contacts/${encodeURIComponent(id)}`);
-  }
-
-  async contactThreads(id) {
-    return ((await this.call("GET", `/contacts/${encodeURIComponent(id)}/conversations`)) || {}).value || [];
-  }
-
-  /** Supervisors only (an agent gets 403). */
-  async allEngagements() {
-    return ((await this.call("GET", "/engagements")) || {}).value || [];
   }
 
   /**

@@ -1,8 +1,9 @@
 // One conversation the agent holds: its pane (history, live messages,
-// typing, read receipts, reply box, end and wrap-up) and its side panel
-// (what the bot collected, the job's labels, the customer's contact card,
-// past conversations). Server data never goes through innerHTML: text is
-// textContent and html messages go through the widget's allow-list.
+// typing, read receipts, reply box, transfer, end and wrap-up) and its side
+// panel (the customer's contact card, what the bot collected, the job's
+// labels, private notes and supervisors' whispers, past conversations).
+// Server data never goes through innerHTML: text is textContent and html
+// messages go through the widget's allow-list.
 import { isAfter } from "../client/index.js";
 import { bytes, el, format, icon, safeHTML, safeURL } from "../widget/render.js";
 
@@ -65,20 +66,32 @@ export class Conversation {
       el("span", { text: t("endConfirm") }),
       el("button", { type: "button", class: "danger", text: t("endConfirmYes"), onclick: () => this.end() }),
       el("button", { type: "button", text: t("endConfirmNo"), onclick: () => this.cancelEnd() }));
+    this.transferButton = el("button", { type: "button", text: t("transfer"), onclick: () => this.askTransfer() });
+    this.transferQueue = el("input", { id: `transfer-${this.id}`, type: "text", list: `transfer-queues-${this.id}`, autocomplete: "off" });
+    this.transferList = el("datalist", { id: `transfer-queues-${this.id}` });
+    this.transferError = el("p", { class: "error", role: "alert" });
+    this.transferBox = el("form", { class: "confirm transfer", hidden: true, "aria-label": t("transfer"), onsubmit: (e) => this.transfer(e) },
+      el("label", { for: this.transferQueue.id, text: t("transferToQueue") }), this.transferQueue, this.transferList,
+      el("button", { type: "submit", class: "primary", text: t("transfer") }),
+      el("button", { type: "button", text: t("cancel"), onclick: () => {
+        this.transferBox.hidden = true;
+        this.transferButton.focus();
+      } }), this.transferError);
     this.head = el("header", { class: "chat-head" },
       el("button", { type: "button", class: "back", text: t("back"), "aria-label": t("backToList"), onclick: () => this.desk.showView("list") }),
       el("div", { class: "who" }, this.title, this.stateBadge),
       el("button", { type: "button", class: "info-toggle", text: t("details"), "aria-label": t("details"), onclick: () => this.desk.toggleInfo() }),
-      this.endButton);
+      this.transferButton, this.endButton);
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-labelledby": this.title.id, tabindex: "0" });
     this.typing = el("div", { class: "typing", "aria-live": "polite" });
     this.alert = el("p", { class: "error", role: "alert" });
     this.composer = this.buildComposer();
     this.wrapForm = null;
     this.pane = el("section", { class: "conversation", "aria-labelledby": this.title.id, "data-engagement": this.id },
-      this.head, this.confirmBox, this.log, this.typing, this.alert, this.composer);
+      this.head, this.confirmBox, this.transferBox, this.log, this.typing, this.alert, this.composer);
     this.info = el("div", { class: "info-body" });
     this.item = el("button", { type: "button", class: "conv", "data-engagement": this.id, onclick: () => this.desk.activate(this) });
+    this.buildNotes();
     this.renderInfo();
     this.renderState();
   }
@@ -108,6 +121,8 @@ export class Conversation {
     this.stateBadge.textContent = st === "wrapUp" ? this.t("stateWrapUp") : "";
     this.stateBadge.hidden = st !== "wrapUp";
     this.endButton.hidden = st !== "assigned";
+    this.transferButton.hidden = st !== "assigned";
+    if (st !== "assigned") this.transferBox.hidden = true;
     this.title.textContent = this.name;
     this.renderItem();
     if (st === "wrapUp") this.showWrapUp();
@@ -166,17 +181,27 @@ export class Conversation {
     if (labels.length) {
       parts.push(el("section", { class: "card labels", "aria-label": t("jobLabels") }, el("h3", { text: t("jobLabels") }), dl(labels)));
     }
+    parts.push(this.notesSection);
     const past = el("section", { class: "card past", "aria-label": t("pastConversations") }, el("h3", { text: t("pastConversations") }));
     if (this.past === undefined) {
       past.append(el("p", { class: "muted", text: t("loading") }));
+    } else if (this.past === null) {
+      past.append(el("p", { class: "muted", text: t("pastFailed") }));
     } else if (!this.past.length) {
       past.append(el("p", { class: "muted", text: t("noPast") }));
     } else {
       const ul = el("ul");
-      for (const p of this.past) ul.append(el("li", { text: p }));
+      for (const x of this.past) {
+        const outcome = x.dispositionCode ? this.desk.dispositionLabel(x.dispositionCode) : this.desk.stateText(x.state);
+        const bits = [outcome];
+        if (x.agentName) bits.push(format(t("withAgent"), { name: x.agentName }));
+        if (x.rating) bits.push(format(t("rated"), { rating: x.rating }));
+        ul.append(el("li", { "data-engagement": x.id },
+          el("time", { datetime: x.createdAt, text: this.desk.dateTime(x.createdAt) }), el("span", { text: " · " + bits.join(" · ") })));
+      }
       past.append(ul);
     }
-    if (this.pastNote) past.append(el("p", { class: "muted", text: this.pastNote }));
+    past.append(el("p", { class: "muted", text: t("sameThreadNote") }));
     parts.push(past);
     this.info.replaceChildren(...parts);
   }
@@ -185,17 +210,29 @@ export class Conversation {
 
   /** Loads the history, receipts, contact card and past conversations. */
   async load() {
-    const history = this.loadHistory().catch((err) => {
-      // After the end the agent has left the thread: what is on screen stays.
-      if (!this.rendered.size) this.alert.textContent = err.status === 403 || err.status === 404 ? this.t("historyGone") : this.t("historyFailed");
+    const history = this.loadHistory().catch(() => {
+      if (!this.rendered.size) this.alert.textContent = this.t("historyFailed");
     });
-    await Promise.all([history, this.loadContact(), this.loadPast()]);
+    await Promise.all([history, this.loadContact(), this.loadPast(), this.loadNotes()]);
   }
 
   async loadHistory() {
-    const msgs = await this.thread.listMessages({ maxPageSize: HISTORY_PAGE, maxPages: HISTORY_PAGES });
+    let msgs;
+    try {
+      msgs = await this.thread.listMessages({ maxPageSize: HISTORY_PAGE, maxPages: HISTORY_PAGES });
+    } catch (err) {
+      if (err.status !== 403 && err.status !== 404) throw err;
+      // After the end the agent has left the thread: the transcript (the
+      // conversation as the customer saw it) is still the agent's to read.
+      msgs = await this.desk.api.transcript(this.id);
+      for (const m of msgs.reverse()) this.addFromREST(m);
+      this.sortLog();
+      this.renderItem();
+      return;
+    }
     for (const m of msgs.reverse()) this.addFromREST(m);
     this.sortLog();
+    this.renderItem();
     this.historyLoaded = true;
     const receipts = await this.thread.listReadReceipts().catch(() => []);
     for (const r of receipts) this.showSeen({ sender: r.senderCommunicationIdentifier, chatMessageId: r.chatMessageId });
@@ -232,31 +269,106 @@ export class Conversation {
     this.renderState();
   }
 
-  // Past conversations: an agent may list the contact's threads; the
-  // engagements themselves (dispositions, ratings) are for supervisors.
+  // Past conversations: the customer's other engagements (GET
+  // /engagements/{id}/history), newest first.
   async loadPast() {
-    const out = [];
-    if (this.e.contactId) {
-      try {
-        const threads = await this.desk.api.contactThreads(this.e.contactId);
-        for (const th of threads) if (th.threadId !== this.threadId) out.push(format(this.t("otherThread"), { id: th.threadId }));
-      } catch {
-        /* shown as none */
-      }
+    try {
+      this.past = await this.desk.api.history(this.id);
+    } catch {
+      this.past = null;
     }
-    if (this.desk.isSupervisor && this.e.contactId) {
-      try {
-        for (const x of await this.desk.api.allEngagements()) {
-          if (x.contactId !== this.e.contactId || x.id === this.id) continue;
-          out.push(format(this.t("pastEngagement"), { date: this.desk.dateTime(x.createdAt), state: x.state, disposition: x.dispositionCode || "—" }));
-        }
-      } catch {
-        /* supervisors only */
-      }
-    }
-    this.past = out;
-    this.pastNote = this.t("sameThreadNote");
     this.renderInfo();
+  }
+
+  // ---- private notes (staff only: the engagement's side thread) ----
+
+  buildNotes() {
+    const t = this.t;
+    this.notesList = el("ol", { class: "notes-list", "aria-live": "polite" });
+    this.noteNone = el("p", { class: "muted", text: t("noNotes") });
+    const input = el("textarea", { rows: "2", maxlength: "4000", "aria-label": t("newNote"), placeholder: t("newNote") });
+    const error = el("p", { class: "error", role: "alert" });
+    const form = el("form", { class: "note-form" }, input, error, el("button", { type: "submit", text: t("addNote") }));
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      error.textContent = "";
+      try {
+        const m = await this.desk.api.addNote(this.id, text);
+        input.value = "";
+        this.addNote(m);
+      } catch {
+        error.textContent = t("noteFailed");
+      }
+    });
+    this.notesSection = el("section", { class: "card notes", "aria-label": t("privateNotes") },
+      el("h3", { text: t("privateNotes") }), el("p", { class: "muted", text: t("notesHint") }), this.noteNone, this.notesList, form);
+  }
+
+  async loadNotes() {
+    try {
+      const notes = await this.desk.api.notes(this.id);
+      for (const m of notes.reverse()) this.addNote(m);
+    } catch {
+      /* none shown */
+    }
+  }
+
+  /** A note as the REST API or a chatMessageReceived event shapes it. */
+  addNote(m, live = false) {
+    if (!m || !m.id || this.notesList.querySelector(`[data-id="${CSS.escape(m.id)}"]`)) return;
+    const meta = m.metadata || {};
+    const whisper = meta.kind === "whisper";
+    const sender = m.senderCommunicationIdentifier || m.sender;
+    const mine = sender && sender.rawId === this.desk.me;
+    const text = (m.content && m.content.message) || m.message || "";
+    const who = mine ? this.t("you") : m.senderDisplayName || this.t("supervisor");
+    const li = el("li", { class: whisper ? "note whisper" : "note", "data-id": m.id },
+      el("span", { class: "meta" }, el("span", { class: "who", text: who }),
+        whisper ? el("span", { class: "tag", text: this.t("whisper") }) : null,
+        m.createdOn ? el("time", { datetime: m.createdOn, text: this.desk.time(m.createdOn) }) : null),
+      el("span", { class: "text", text }));
+    this.notesList.append(li);
+    this.noteNone.hidden = true;
+    if (live && !mine) this.desk.toast(format(this.t(whisper ? "whisperFrom" : "noteFrom"), { name: who, text: text.slice(0, 80) }));
+  }
+
+  // ---- transfer ----
+
+  askTransfer() {
+    if (this.e.state !== "assigned") return;
+    const queues = new Set([this.e.queueId, ...((this.desk.worker && this.desk.worker.queues) || [])].filter(Boolean));
+    this.transferList.replaceChildren(...[...queues].map((q) => el("option", { value: q })));
+    this.transferQueue.value = "";
+    this.transferError.textContent = "";
+    this.transferBox.hidden = false;
+    this.transferQueue.focus();
+  }
+
+  async transfer(e) {
+    e.preventDefault();
+    const queueId = this.transferQueue.value.trim();
+    if (!queueId) {
+      this.transferError.textContent = this.t("transferQueueRequired");
+      return this.transferQueue.focus();
+    }
+    this.transferError.textContent = "";
+    try {
+      await this.desk.api.transfer(this.id, { queueId });
+      this.transferBox.hidden = true;
+      this.desk.toast(format(this.t("transferred"), { name: this.name, queue: queueId }));
+      this.gone = true;
+      this.desk.removeConversation(this);
+    } catch (err) {
+      this.transferError.textContent = err.status === 404 ? format(this.t("noSuchQueue"), { queue: queueId }) : this.t("transferFailed");
+    }
   }
 
   // ---- messages ----
@@ -390,15 +502,24 @@ export class Conversation {
     try {
       this.update(await this.desk.api.engagement(this.id));
     } catch (err) {
-      if (err.status === 404) this.desk.removeConversation(this);
+      if (err.status === 404) this.moved();
     }
   }
 
   update(e) {
     this.e = { ...this.e, ...e };
     if (this.e.state === "ended") return this.desk.removeConversation(this);
+    // Moved to another queue or agent (a supervisor's reassignment).
+    if (!["assigned", "wrapUp"].includes(this.e.state) || (this.e.agentId && this.desk.user && this.e.agentId !== this.desk.user.id)) return this.moved();
     this.renderState();
     this.renderInfo();
+  }
+
+  moved() {
+    if (this.gone) return;
+    this.gone = true;
+    this.desk.toast(format(this.t("conversationMoved"), { name: this.name }));
+    this.desk.removeConversation(this);
   }
 
   showSeen(r) {
@@ -540,7 +661,10 @@ export class Conversation {
     this.alert.textContent = "";
     if (!file) return;
     try {
-      await this.send(await this.thread.uploadAttachment(file));
+      const a = await this.thread.uploadAttachment(file);
+      // Signed links may come relative to the server.
+      for (const k of ["url", "previewUrl"]) if (a[k]) a[k] = new URL(a[k], this.desk.conn.endpoint + "/").href;
+      await this.send(a);
     } catch (err) {
       this.alert.textContent = err.status === 413 ? format(this.t("fileTooLarge"), { name: file.name, size: bytes(file.size) })
         : err.status === 415 ? format(this.t("fileType"), { name: file.name }) : format(this.t("uploadFailed"), { name: file.name });

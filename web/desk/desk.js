@@ -38,7 +38,6 @@ export class Desk {
     this.canned = [];
     this.me = "";
     this.myName = "";
-    this.isSupervisor = false;
     document.documentElement.lang = this.locale;
     document.addEventListener("keydown", (e) => this.onKey(e));
     document.addEventListener("visibilitychange", () => this.active && this.active.markRead());
@@ -73,6 +72,16 @@ export class Desk {
     } catch {
       return String(iso);
     }
+  }
+
+  stateText(st) {
+    return ["bot", "queued", "assigned", "wrapUp", "ended"].includes(st) ? this.t("state_" + st) : st;
+  }
+
+  dispositionLabel(code) {
+    const d = (this.dispositions || []).find((x) => x.code === code);
+    if (d) return d.label;
+    return ["resolved", "followUp", "escalated", "noResponse", "spam"].includes(code) ? this.t("disp_" + code) : code;
   }
 
   reasonText(r) {
@@ -160,7 +169,6 @@ export class Desk {
   async enter(session) {
     this.lost = false;
     this.user = session.user;
-    this.isSupervisor = ["supervisor", "admin"].includes(session.user && session.user.role);
     let agent;
     let settings;
     try {
@@ -189,7 +197,14 @@ export class Desk {
       const c = this.byThread(d.threadId);
       if (c) f(c, d);
     });
-    conn.on("chatMessageReceived", route((c, m) => c.onMessage(m)));
+    conn.on("chatMessageReceived", mine((m) => {
+      const c = this.byThread(m.threadId);
+      if (c) return c.onMessage(m);
+      // A note or a supervisor's whisper, in the conversation's side thread.
+      const meta = m.metadata || {};
+      const owner = this.conversations.get(meta.engagementId);
+      if (owner && (meta.kind === "note" || meta.kind === "whisper")) owner.addNote(m, true);
+    }));
     conn.on("chatMessageEdited", route((c, m) => c.onEdited(m)));
     conn.on("chatMessageDeleted", route((c, m) => c.onEdited(m)));
     conn.on("typingIndicatorReceived", route((c, d) => c.onTyping(d)));
