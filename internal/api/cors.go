@@ -10,11 +10,16 @@ import (
 // token, and signed file links. None of them use cookies, so allowing any
 // origin lets no site act with a visitor's ambient credentials.
 func corsOpen(path string) bool {
-	if strings.HasPrefix(path, "/chat/") || strings.HasPrefix(path, "/files/") || path == "/me" {
+	if strings.HasPrefix(path, "/chat/") || strings.HasPrefix(path, "/files/") || path == "/me" || path == "/webchat/position" {
 		return true
 	}
 	if rest, ok := strings.CutPrefix(path, "/webchat/"); ok {
 		return strings.HasSuffix(rest, "/config") || strings.HasSuffix(rest, "/sessions")
+	}
+	// The customer's rating, with the visitor's user token; the rest of
+	// /engagements is the staff's, by session, and stays same-origin.
+	if rest, ok := strings.CutPrefix(path, "/engagements/"); ok {
+		return strings.HasSuffix(rest, ":rate") && !strings.Contains(rest, "/")
 	}
 	return false
 }

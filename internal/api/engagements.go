@@ -222,7 +222,8 @@ func (s *Server) putDesk(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &d, false); err != nil {
 		return err
 	}
-	if err := s.deps.Engagements.SetDesk(r.Context(), d); err != nil {
+	d, err := s.deps.Engagements.SetDesk(r.Context(), d)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, d)
@@ -251,7 +252,7 @@ func (s *Server) agentPresence(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req, false); err != nil {
 		return err
 	}
-	doc, err := s.deps.Engagements.SetPresence(r.Context(), principalFrom(r.Context()).Person.ID, req.Status, req.ReasonCode)
+	doc, err := s.deps.Engagements.SetPresence(r.Context(), *principalFrom(r.Context()).Person, req.Status, req.ReasonCode)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (s *Server) acceptEngagementOffer(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -291,7 +292,7 @@ func (s *Server) agentEngagements(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(es)})
+	writeJSON(w, http.StatusOK, map[string]any{"value": engagementViews(es)})
 	return nil
 }
 
@@ -304,7 +305,7 @@ func (s *Server) listEngagements(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": nonNilSlice(es)})
+	writeJSON(w, http.StatusOK, map[string]any{"value": engagementViews(es)})
 	return nil
 }
 
@@ -317,7 +318,7 @@ func (s *Server) getEngagement(w http.ResponseWriter, r *http.Request) error {
 	if !p.Person.Role.AtLeast(identity.RoleSupervisor) && e.Agent != p.Person.ID {
 		return errs.NotFound("engagement %s not found", e.ID)
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -326,7 +327,7 @@ func (s *Server) endEngagement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -342,7 +343,7 @@ func (s *Server) wrapUpEngagement(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -373,7 +374,7 @@ func (s *Server) engagementHistory(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": es})
+	writeJSON(w, http.StatusOK, map[string]any{"value": engagementViews(es)})
 	return nil
 }
 
@@ -416,7 +417,7 @@ func (s *Server) transferEngagement(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -426,7 +427,7 @@ func (s *Server) monitorEngagement(on bool) func(w http.ResponseWriter, r *http.
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, e)
+		writeJSON(w, http.StatusOK, engagementView(e))
 		return nil
 	}
 }
@@ -436,7 +437,7 @@ func (s *Server) bargeEngagement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, engagementView(e))
 	return nil
 }
 
@@ -518,9 +519,17 @@ func (s *Server) rateEngagement(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func nonNilSlice[T any](v []T) []T {
-	if v == nil {
-		return []T{}
+// engagementView leaves out the bot's own bookkeeping (its state may hold
+// what the customer typed before validation).
+func engagementView(e engagement.Engagement) engagement.Engagement {
+	e.BotState, e.LastMessage = nil, ""
+	return e
+}
+
+func engagementViews(es []engagement.Engagement) []engagement.Engagement {
+	out := make([]engagement.Engagement, 0, len(es))
+	for _, e := range es {
+		out = append(out, engagementView(e))
 	}
-	return v
+	return out
 }

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -759,5 +761,58 @@ func TestSupervisorRoutesRefuseAgents(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("%s %s as an agent: %d %s", r.method, r.path, resp.StatusCode, raw)
 		}
+	}
+}
+
+func TestWebhooksDoNotReceiveRealtimeNotifications(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	var mu sync.Mutex
+	var types []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var evs []struct {
+			EventType string `json:"eventType"`
+			Data      struct {
+				ValidationCode string `json:"validationCode"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&evs)
+		if len(evs) == 1 && evs[0].EventType == "Microsoft.EventGrid.SubscriptionValidationEvent" {
+			_ = json.NewEncoder(w).Encode(map[string]string{"validationResponse": evs[0].Data.ValidationCode})
+			return
+		}
+		mu.Lock()
+		for _, e := range evs {
+			types = append(types, e.EventType)
+		}
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	resp, raw := s.Client(t).Do(t, "PATCH", "/eventSubscriptions/all"+nv, map[string]any{"endpoint": hook.URL, "name": "everything"})
+	wantStatus(t, resp, raw, http.StatusCreated)
+
+	v, agent, _, id := handedToAgent(t, s, "Wati")
+	resp, raw = agent.do(t, "POST", "/engagements/"+id+":wrapUp"+nv, map[string]any{"dispositionCode": "resolved"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	_ = v
+	// The job's closing comes after every notification of this
+	// conversation in the stream.
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(types, "Microsoft.Communication.RouterJobClosed") {
+			return fmt.Errorf("delivered so far: %v", types)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, typ := range types {
+		if strings.HasPrefix(typ, "Switchboard.Engagement") || strings.HasPrefix(typ, "Switchboard.Agent") {
+			t.Fatalf("a real-time notification went to a webhook: %s (all: %v)", typ, types)
+		}
+	}
+	if !slices.Contains(types, "Microsoft.Communication.ChatMessageReceivedInThread") {
+		t.Fatalf("the webhook missed the conversation's chat events: %v", types)
 	}
 }

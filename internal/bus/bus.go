@@ -188,6 +188,10 @@ func (b *Bus) Durable(name string) string {
 // notification, so followers skip the rest without decoding them.
 const NotifyHeader = "Sb-Notify"
 
+// RealtimeOnlyHeader marks events meant for real-time clients alone;
+// webhook fan-out settles them unread.
+const RealtimeOnlyHeader = "Sb-Realtime-Only"
+
 // EphemeralPrefix is the core-NATS subject prefix of real-time
 // notifications that are not stored (typing indicators).
 func (b *Bus) EphemeralPrefix() string { return b.space + ".eph." }

@@ -133,6 +133,9 @@ func (r *Relay) once1(ctx context.Context) (int, error) {
 		if e.Event.Notify != nil {
 			msg.Header.Set(NotifyHeader, "1")
 		}
+		if e.Event.RealtimeOnly {
+			msg.Header.Set(RealtimeOnlyHeader, "1")
+		}
 		f, err := r.bus.js.PublishMsgAsync(msg)
 		if err != nil {
 			return 0, fmt.Errorf("relay: publish: %w", err)

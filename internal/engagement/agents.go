@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/errs"
@@ -70,6 +71,16 @@ func (s *Service) StartAgentSession(ctx context.Context, p identity.Person) (Age
 	if err != nil {
 		return AgentSession{}, err
 	}
+	doc, err := s.ensureWorker(ctx, p)
+	if err != nil {
+		return AgentSession{}, err
+	}
+	return AgentSession{Person: p, Identity: raw, Token: tok, Worker: doc}, nil
+}
+
+// ensureWorker returns the staff member's router worker, creating it
+// (unavailable, taking chats) when missing.
+func (s *Service) ensureWorker(ctx context.Context, p identity.Person) (map[string]any, error) {
 	w, err := s.Router.Get(ctx, routing.KindWorker, WorkerID(p.ID))
 	if errs.KindOf(err) == errs.KindNotFound {
 		w, _, err = s.Router.Upsert(ctx, routing.KindWorker, WorkerID(p.ID), map[string]any{
@@ -80,33 +91,34 @@ func (s *Service) StartAgentSession(ctx context.Context, p identity.Person) (Age
 		}, 0)
 	}
 	if err != nil {
-		return AgentSession{}, err
+		return nil, err
 	}
 	doc, err := routing.Decode(w.Doc)
 	if err != nil {
-		return AgentSession{}, err
+		return nil, err
 	}
 	// A transfer to this agent selects the worker by this label; a worker
 	// an admin made through the Job Router API may lack it.
 	if labels, _ := doc["labels"].(map[string]any); labels["agentId"] != string(p.ID) {
 		if w, _, err = s.Router.Upsert(ctx, routing.KindWorker, WorkerID(p.ID), map[string]any{"labels": map[string]any{"agentId": string(p.ID)}}, 0); err != nil {
-			return AgentSession{}, err
+			return nil, err
 		}
-		doc, err = routing.Decode(w.Doc)
+		return routing.Decode(w.Doc)
 	}
-	if err != nil {
-		return AgentSession{}, err
-	}
-	return AgentSession{Person: p, Identity: raw, Token: tok, Worker: doc}, nil
+	return doc, nil
 }
 
 // SetPresence sets an agent's presence; only "available" takes offers.
-func (s *Service) SetPresence(ctx context.Context, p identity.PersonID, status, reason string) (map[string]any, error) {
-	presence := map[string]any{"status": status}
+func (s *Service) SetPresence(ctx context.Context, p identity.Person, status, reason string) (map[string]any, error) {
+	if _, err := s.ensureWorker(ctx, p); err != nil {
+		return nil, err
+	}
+	// A new status replaces the old reason: nil removes it (merge patch).
+	presence := map[string]any{"status": status, "reasonCode": nil}
 	if reason != "" {
 		presence["reasonCode"] = reason
 	}
-	w, _, err := s.Router.Upsert(ctx, routing.KindWorker, WorkerID(p), map[string]any{"presence": presence, "availableForOffers": status == "available"}, 0)
+	w, _, err := s.Router.Upsert(ctx, routing.KindWorker, WorkerID(p.ID), map[string]any{"presence": presence, "availableForOffers": status == "available"}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +181,10 @@ func (s *Service) routerEvent(ctx context.Context, ev event.Event) error {
 	case routingEvent("RouterWorkerOfferIssued"):
 		return s.notify(ctx, EventAgentOffer, NotifyAgentOffer, []string{raw}, o)
 	case routingEvent("RouterWorkerOfferAccepted"):
+		o.Reason = "Accepted"
+		if err := s.notify(ctx, EventAgentOfferEnd, NotifyAgentOffEnd, []string{raw}, o); err != nil {
+			return err
+		}
 		mu := s.engagementLock(ctx, eid)
 		mu.Lock()
 		defer mu.Unlock()
@@ -333,7 +349,7 @@ func (s *Service) Rate(ctx context.Context, caller string, id ID, rating int, co
 	if rating < 1 || rating > 5 {
 		return Engagement{}, errs.Invalid("InvalidRating", "rating must be 1 to 5").WithTarget("rating")
 	}
-	if len(comment) > 2000 {
+	if utf8.RuneCountInString(comment) > 2000 {
 		return Engagement{}, errs.Invalid("InvalidComment", "comment must be at most 2000 characters").WithTarget("comment")
 	}
 	e, err := s.Store.Engagement(ctx, tenant.MustFrom(ctx), id)

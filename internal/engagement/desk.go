@@ -129,19 +129,34 @@ func (s *Service) Desk(ctx context.Context) (DeskSettings, error) {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return DeskSettings{}, err
 	}
-	return d, nil
+	return d.normalized(), nil
+}
+
+// normalized has empty lists where a document left them out.
+func (d DeskSettings) normalized() DeskSettings {
+	if d.CannedResponses == nil {
+		d.CannedResponses = []CannedResponse{}
+	}
+	if d.DispositionCodes == nil {
+		d.DispositionCodes = []Disposition{}
+	}
+	if d.BreakReasons == nil {
+		d.BreakReasons = []Disposition{}
+	}
+	return d
 }
 
 // SetDesk replaces the tenant's desk settings.
-func (s *Service) SetDesk(ctx context.Context, d DeskSettings) error {
+func (s *Service) SetDesk(ctx context.Context, d DeskSettings) (DeskSettings, error) {
+	d = d.normalized()
 	if err := d.validate(); err != nil {
-		return err
+		return d, err
 	}
 	raw, err := json.Marshal(d)
 	if err != nil {
-		return err
+		return d, err
 	}
-	return s.DeskStore.SetDeskSettings(ctx, tenant.MustFrom(ctx), raw)
+	return d, s.DeskStore.SetDeskSettings(ctx, tenant.MustFrom(ctx), raw)
 }
 
 // checkDisposition refuses a code the tenant has not set (any code goes

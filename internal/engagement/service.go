@@ -174,7 +174,7 @@ func (s *Service) notify(ctx context.Context, typ, name string, audience []strin
 	if err != nil {
 		return err
 	}
-	ev.Audience = audience
+	ev.Audience, ev.RealtimeOnly = audience, true
 	ev.Notify = &event.Notification{Name: name, Data: ev.Data}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Outbox.Append(ctx, ev) })
 }

@@ -164,7 +164,7 @@ func (s *Service) start(ctx context.Context, th conversation.ThreadID, customer 
 		}
 		e.State = StateQueued
 		if err := s.Store.CreateEngagement(ctx, e); err != nil {
-			return e, err
+			return s.startedElsewhere(ctx, th, err)
 		}
 		e.Version = 1
 		return e, s.handoff(ctx, &e, nil, handoffReq{reason: ReasonNoBot}, nil, firstMessage)
@@ -179,7 +179,7 @@ func (s *Service) start(ctx context.Context, th conversation.ThreadID, customer 
 		return err
 	})
 	if err != nil {
-		return e, err
+		return s.startedElsewhere(ctx, th, err)
 	}
 	e, err = s.Store.Engagement(ctx, t, e.ID)
 	if err != nil {
@@ -193,6 +193,15 @@ func (s *Service) start(ctx context.Context, th conversation.ThreadID, customer 
 		r = s.webhookTurn(ctx, &e, b, s.activity(&e, b, bot.TypeConversationUpdate, "", ""))
 	}
 	return e, s.apply(ctx, &e, b, r, "")
+}
+
+// startedElsewhere: another node (or an earlier delivery) started the
+// thread's engagement first; that one goes on.
+func (s *Service) startedElsewhere(ctx context.Context, th conversation.ThreadID, err error) (Engagement, error) {
+	if errs.KindOf(err) != errs.KindConflict {
+		return Engagement{}, err
+	}
+	return s.Store.LiveEngagement(ctx, tenant.MustFrom(ctx), th)
 }
 
 // botReply is what a bot's turn decided.

@@ -51,7 +51,7 @@ func (s *Service) Wallboard(ctx context.Context) (Wallboard, error) {
 	}
 	now := s.now().In(loc)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	wb := Wallboard{Day: day.Format("2006-01-02"), ServiceLevelSeconds: desk.ServiceLevelSeconds}
+	wb := Wallboard{Day: day.Format("2006-01-02"), ServiceLevelSeconds: desk.ServiceLevelSeconds, Queues: []QueueBoard{}}
 	boards := map[string]*QueueBoard{}
 	queues, err := listAll(ctx, s.Router, routing.KindQueue)
 	if err != nil {

@@ -27,6 +27,10 @@ type Event struct {
 	Audience []string `json:"audience,omitempty"`
 	// Notify is the real-time client notification for the audience.
 	Notify *Notification `json:"notify,omitempty"`
+	// RealtimeOnly events exist to reach real-time clients (a waiting
+	// customer's place, an offer on an agent's screen): webhooks and other
+	// consumers of the stream skip them.
+	RealtimeOnly bool `json:"realtimeOnly,omitempty"`
 }
 
 // Notification is what a real-time client receives: the ACS client event

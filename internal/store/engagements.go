@@ -41,6 +41,9 @@ INSERT INTO engagements (tenant_id, id, thread_id, contact_id, customer, state, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)`,
 		string(e.Tenant), string(e.ID), string(e.Thread), string(e.Contact), e.Customer, string(e.State), string(e.Agent), e.Queue,
 		micros(e.CreatedAt), micros(e.UpdatedAt), string(doc))
+	if isUniqueViolation(err) {
+		return errs.Conflict("EngagementExists", "the thread already has a live engagement")
+	}
 	if err != nil {
 		return fmt.Errorf("store: create engagement: %w", err)
 	}

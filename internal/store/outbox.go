@@ -39,13 +39,14 @@ func (s *Store) Append(ctx context.Context, evs ...event.Event) error {
 type eventRoute struct {
 	Audience []string            `json:"a,omitempty"`
 	Notify   *event.Notification `json:"n,omitempty"`
+	Realtime bool                `json:"r,omitempty"` // realtime only
 }
 
 func routeOf(e event.Event) ([]byte, error) {
-	if len(e.Audience) == 0 && e.Notify == nil {
+	if len(e.Audience) == 0 && e.Notify == nil && !e.RealtimeOnly {
 		return nil, nil
 	}
-	return json.Marshal(eventRoute{Audience: e.Audience, Notify: e.Notify})
+	return json.Marshal(eventRoute{Audience: e.Audience, Notify: e.Notify, Realtime: e.RealtimeOnly})
 }
 
 // OutboxEntry is an event waiting to be published, with its position.
@@ -106,7 +107,7 @@ func scanOutbox(rows *sql.Rows, err error) ([]OutboxEntry, error) {
 			if err := json.Unmarshal(route, &rt); err != nil {
 				return nil, fmt.Errorf("event %s: route: %w", e.Event.ID, err)
 			}
-			e.Event.Audience, e.Event.Notify = rt.Audience, rt.Notify
+			e.Event.Audience, e.Event.Notify, e.Event.RealtimeOnly = rt.Audience, rt.Notify, rt.Realtime
 		}
 		out = append(out, e)
 	}

@@ -219,6 +219,10 @@ func (d *Dispatcher) subscriptions(ctx context.Context, t tenant.ID) ([]Subscrip
 
 func (d *Dispatcher) fanout(m jetstream.Msg) {
 	ctx := context.Background()
+	if m.Headers().Get(bus.RealtimeOnlyHeader) != "" {
+		_ = m.Ack()
+		return
+	}
 	// The subject names the tenant and the type, so most events (those no
 	// subscription wants) are settled without decoding their body.
 	t, typ, ok := strings.Cut(strings.TrimPrefix(m.Subject(), d.bus.EventsPrefix()), ".")

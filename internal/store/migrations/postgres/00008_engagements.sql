@@ -20,6 +20,8 @@ CREATE TABLE engagements (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX engagements_thread ON engagements(tenant_id, thread_id, state);
+-- One live engagement per thread, whichever node starts it first.
+CREATE UNIQUE INDEX engagements_live_thread ON engagements(tenant_id, thread_id) WHERE state <> 'ended';
 CREATE INDEX engagements_state ON engagements(tenant_id, state);
 CREATE INDEX engagements_agent ON engagements(tenant_id, agent_id, state);
 CREATE INDEX engagements_contact ON engagements(tenant_id, contact_id, created_at);
