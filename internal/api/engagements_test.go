@@ -303,46 +303,68 @@ func TestFailingWebhookBotHandsOffAndLosesNothing(t *testing.T) {
 		resp, raw := c.Do(t, "PATCH", "/bots/"+id+nv, map[string]any{"enabled": false})
 		wantStatus(t, resp, raw, http.StatusOK)
 	}
-	calls := make(chan string, 10)
-	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var act struct{ Type, Text string }
-		_ = json.NewDecoder(r.Body).Decode(&act)
-		calls <- act.Type
-		if act.Type == "conversationUpdate" {
+	// Each way a bot fails, on the customer's first message after the
+	// greeting.
+	for _, tc := range []struct {
+		name string
+		fail func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }},
+		{"malformed", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`[{"type":"message","text":"Webhook bot here."}]`))
-			return
-		}
-		http.Error(w, "boom", http.StatusInternalServerError)
-	}))
-	defer bot.Close()
-	resp, raw := c.Do(t, "PATCH", "/bots/wb"+nv, map[string]any{"name": "Webhook bot", "kind": "webhook", "handoffQueueId": "support",
-		"webhook": map[string]any{"url": bot.URL, "timeoutSeconds": 2}})
-	wantStatus(t, resp, raw, http.StatusCreated)
+			_, _ = w.Write([]byte(`[{"type":"message","text":`))
+		}},
+		{"timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := make(chan string, 10)
+			bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var act struct{ Type, Text string }
+				_ = json.NewDecoder(r.Body).Decode(&act)
+				calls <- act.Type
+				if act.Type == "conversationUpdate" {
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write([]byte(`[{"type":"message","text":"Webhook bot here."}]`))
+					return
+				}
+				tc.fail(w, r)
+			}))
+			defer bot.Close()
+			resp, raw := c.Do(t, "PATCH", "/bots/wb"+nv, map[string]any{"name": "Webhook bot", "kind": "webhook", "handoffQueueId": "support",
+				"webhook": map[string]any{"url": bot.URL, "timeoutSeconds": 1}})
+			if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, raw)
+			}
 
-	_, _, v := startSession(t, s, map[string]any{"displayName": "Dewi", "locale": "en"})
-	waitForText(t, s, v.token, v.thread, "Webhook bot here.")
-	sendChat(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
-	switchboardtest.Eventually(t, 10*time.Second, func() error {
-		resp, raw := bearer(t, s, v.token, "GET", "/webchat/position"+nv+"&threadId="+v.thread, nil)
-		if resp.StatusCode != http.StatusOK || switchboardtest.JSON(t, raw)["state"] != "queued" {
-			return fmt.Errorf("%d %s", resp.StatusCode, raw)
-		}
-		return nil
-	})
-	if got := <-calls; got != "conversationUpdate" {
-		t.Fatalf("first activity %q", got)
-	}
-	if got := <-calls; got != "message" {
-		t.Fatalf("second activity %q", got)
-	}
-	// What the customer wrote is still there for the agent.
-	waitForText(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
-	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
-	resp, raw = sup.do(t, "GET", "/engagements"+nv+"&state=queued", nil)
-	wantStatus(t, resp, raw, http.StatusOK)
-	if !strings.Contains(string(raw), `"handoffReason":"botFailed"`) {
-		t.Fatalf("the queued engagement does not say the bot failed: %s", raw)
+			_, _, v := startSession(t, s, map[string]any{"displayName": "Dewi", "locale": "en"})
+			waitForText(t, s, v.token, v.thread, "Webhook bot here.")
+			sendChat(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
+			var pos map[string]any
+			switchboardtest.Eventually(t, 10*time.Second, func() error {
+				resp, raw := bearer(t, s, v.token, "GET", "/webchat/position"+nv+"&threadId="+v.thread, nil)
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("%d %s", resp.StatusCode, raw)
+				}
+				if pos = switchboardtest.JSON(t, raw); pos["state"] != "queued" {
+					return fmt.Errorf("%s", raw)
+				}
+				return nil
+			})
+			if got := <-calls; got != "conversationUpdate" {
+				t.Fatalf("first activity %q", got)
+			}
+			if got := <-calls; got != "message" {
+				t.Fatalf("second activity %q", got)
+			}
+			// What the customer wrote is still there for the agent.
+			waitForText(t, s, v.token, v.thread, "My parcel never arrived, order 7781")
+			sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+			resp, raw = sup.do(t, "GET", "/engagements/"+pos["engagementId"].(string)+nv, nil)
+			wantStatus(t, resp, raw, http.StatusOK)
+			if e := switchboardtest.JSON(t, raw); e["handoffReason"] != "botFailed" || e["queueId"] != "support" {
+				t.Fatalf("the queued engagement does not say the bot failed: %s", raw)
+			}
+		})
 	}
 }
 
