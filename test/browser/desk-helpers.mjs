@@ -99,7 +99,8 @@ export async function login(page, username = "agent1", password = "demo-agent-1"
   await page.getByLabel(text.user).fill(username);
   await page.getByLabel(text.pass).fill(password);
   await page.getByRole("button", { name: text.go }).click();
-  await page.locator("#presence").waitFor();
+  // Loaded: offers and conversations are on screen (aria-busy goes).
+  await page.locator(".app:not([aria-busy])").waitFor();
 }
 
 export async function available(page) {

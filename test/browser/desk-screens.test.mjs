@@ -1,5 +1,6 @@
-// The agent desktop (/desk) on a phone-sized screen and in Indonesian, in
-// headless Chromium against a live node with the demo tenant.
+// The agent desktop (/desk) on a phone-sized screen, in Indonesian, and
+// with offers that end before the agent answers, in headless Chromium
+// against a live node with the demo tenant.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SB } from "./helpers.mjs";
@@ -96,6 +97,54 @@ test("Indonesian from the browser language, English by the switch", async () => 
     await logout(page);
   } catch (err) {
     await explain(page, "indonesian", err);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("an offer that expires, is withdrawn or was taken leaves its card, with a word", async () => {
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  try {
+    // The server's frames pass through; the test adds its own, as the
+    // server would send them for offers it ended.
+    const sockets = [];
+    await page.routeWebSocket(/\/realtime$/, (ws) => {
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    await login(page);
+    const offer = (id, seconds, labels) => {
+      const now = Date.now();
+      return { offerId: id, jobId: `job-${id}`, engagementId: `eng-${id}`, queueId: "support", channel: "webchat", priority: 1,
+        offeredOn: new Date(now).toISOString(), expiresOn: new Date(now + seconds * 1000).toISOString(), labels };
+    };
+    const play = (name, data) => sockets[sockets.length - 1].send(JSON.stringify({ type: "event", name, data }));
+
+    play("agentOfferIssued", offer("fake-1", 8, { name: "Wayan Putra", handoffReason: "noBot" }));
+    const card = offerCard(page, "Wayan Putra");
+    await card.getByText("No bot on this channel").waitFor();
+    await card.getByText(/^Expires in 0:0[0-8]$/).waitFor();
+    assert.match(await card.getAttribute("class"), /urgent/, "under ten seconds left is urgent");
+    assert.equal((await page.evaluate(() => window.__alerts.notifications)).length, 1);
+    play("agentOfferEnded", { ...offer("fake-1", 8, {}), reason: "Expired" });
+    await card.waitFor({ state: "detached" });
+    await page.getByText("An offer expired.").waitFor();
+
+    play("agentOfferIssued", offer("fake-2", 30, { name: "Nyoman Ayu" }));
+    await offerCard(page, "Nyoman Ayu").waitFor();
+    play("agentOfferEnded", { ...offer("fake-2", 30, {}), reason: "Revoked" });
+    await offerCard(page, "Nyoman Ayu").waitFor({ state: "detached" });
+    await page.getByText("An offer was withdrawn.").waitFor();
+
+    // Accepting an offer the server no longer has: the card goes.
+    play("agentOfferIssued", offer("fake-3", 30, { name: "Ketut Sari" }));
+    await offerCard(page, "Ketut Sari").getByRole("button", { name: "Accept" }).click();
+    await offerCard(page, "Ketut Sari").waitFor({ state: "detached" });
+    await page.getByText("That offer is no longer available.").waitFor();
+    assert.equal(await page.locator("button.conv").count(), 0);
+    await logout(page);
+  } catch (err) {
+    await explain(page, "ended-offers", err);
   } finally {
     await ctx.close();
   }

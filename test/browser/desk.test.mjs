@@ -5,7 +5,7 @@
 // needs their live view, with the browser client in a page of their own.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CHAT, SB, agentDesktop, rest } from "./helpers.mjs";
+import { CHAT, SB, agentDesktop, rest, revokeTokens } from "./helpers.mjs";
 import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff } from "./desk-helpers.mjs";
 
 test("an agent takes two customers from the bot, talks, switches, ends and wraps up", async () => {
@@ -230,7 +230,7 @@ test("an agent takes two customers from the bot, talks, switches, ends and wraps
 // A 1×1 PNG.
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
-test("a returning customer: notes and a whisper, a transcript after the end, the earlier conversation, transfer to a queue", async () => {
+test("a returning customer: a revoked token renewed, attachments, notes and a whisper, a transcript after the end, the earlier conversation, transfer to a queue", async () => {
   const supervisor = await staff("supervisor", "demo-supervisor-1");
   const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
   try {
@@ -244,6 +244,17 @@ test("a returning customer: notes and a whisper, a transcript after the end, the
     await reply(page).fill("Your order ships today.");
     await reply(page).press("Enter");
     await paneLog(page).locator(".msg.mine", { hasText: "Your order ships today." }).waitFor();
+
+    // The agent's chat token is revoked: the desk gets a new one from
+    // POST /agent/session, reconnects and resumes, and misses nothing.
+    let sessions = 0;
+    page.on("request", (r) => r.method() === "POST" && r.url().includes("/agent/session?") && sessions++);
+    const { agentIdentity } = await supervisor("GET", `/engagements/${firstId}`);
+    assert.ok(agentIdentity);
+    await revokeTokens(agentIdentity);
+    await maya.say("Are you still there?");
+    await paneLog(page).getByText("Are you still there?").waitFor();
+    assert.ok(sessions >= 1, "a new token came from /agent/session");
 
     // Attachments both ways: the agent uploads a picture as the widget
     // does; the customer's picture shows in the desk.
@@ -332,7 +343,7 @@ test("a returning customer: notes and a whisper, a transcript after the end, the
   }
 });
 
-test("declining an offer removes its card, by button or by key", async () => {
+test("declining an offer removes its card, by button or by key; a lost login session asks to sign in again", async () => {
   const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
   try {
     await login(page);
@@ -357,6 +368,13 @@ test("declining an offer removes its card, by button or by key", async () => {
     await page.keyboard.press("d");
     await offerCard(page, "Eko Prasetyo").waitFor({ state: "detached" });
     assert.equal(await page.locator("article.offer").count(), 0);
+
+    // A login session that ends (here: the cookie is gone) brings the
+    // login form back, saying why.
+    await ctx.clearCookies();
+    await page.locator("#presence").selectOption("away");
+    await page.getByRole("alert").filter({ hasText: "Your session ended. Sign in again." }).waitFor();
+    await login(page);
     await logout(page);
   } catch (err) {
     await explain(page, "decline", err);

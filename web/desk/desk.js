@@ -35,6 +35,7 @@ export class Desk {
     this.offers = new Map(); // offerId → {offer, card, countdown, bar}
     this.conversations = new Map(); // engagement id → Conversation
     this.active = null;
+    this.seq = 0; // counts reloads: what came after one started is newer than its answer
     this.canned = [];
     this.me = "";
     this.myName = "";
@@ -225,6 +226,7 @@ export class Desk {
       this.banner(this.t("connectionLost"));
     }
     await this.reload({ history: true });
+    if (this.app) this.app.removeAttribute("aria-busy");
     // Unless a conversation took the focus, start at the presence switch.
     if (this.app && (!document.activeElement || document.activeElement === document.body)) this.presenceSelect.focus();
   }
@@ -273,7 +275,7 @@ export class Desk {
       el("section", { class: "offers-section", "aria-labelledby": "offers-title" }, el("h2", { id: "offers-title", text: t("offers") }), this.offersEmpty, this.offerList),
       el("section", { class: "convs-section", "aria-labelledby": "convs-title" },
         el("h2", { id: "convs-title" }, el("span", { text: t("conversations") }), this.convCount), this.convEmpty, this.convList));
-    this.app = el("div", { class: "app", "data-view": "list", "data-info": "closed" }, header, this.statusBar,
+    this.app = el("div", { class: "app", "data-view": "list", "data-info": "closed", "aria-busy": "true" }, header, this.statusBar,
       el("main", { class: "panes" }, side, this.chat, this.infoPane), this.toastBox, this.help);
     this.root.replaceChildren(this.app);
     this.showEmptyChat();
@@ -309,16 +311,19 @@ export class Desk {
   /** Offers and engagements from the server (load, reconnect, resync). */
   async reload({ history = false } = {}) {
     const conn = this.conn;
+    // What arrives while the lists load is newer than they are: only what
+    // was here before may be dropped for missing from them.
+    const before = ++this.seq;
     const [offers, engagements] = await Promise.all([this.api.offers().catch(() => null), this.api.engagements().catch(() => null)]);
     if (!this.app || conn !== this.conn) return; // signed out meanwhile
     if (offers) {
       const now = new Set(offers.map((o) => o.offerId));
-      for (const id of [...this.offers.keys()]) if (!now.has(id)) this.removeOffer(id);
+      for (const [id, x] of [...this.offers]) if (!now.has(id) && x.seq < before) this.removeOffer(id);
       for (const o of offers) this.addOffer(o, false);
     }
     if (engagements) {
       const now = new Set(engagements.map((e) => e.id));
-      for (const c of [...this.conversations.values()]) if (!now.has(c.id)) this.removeConversation(c);
+      for (const c of [...this.conversations.values()]) if (!now.has(c.id) && c.seq < before) this.removeConversation(c);
       for (const e of engagements) {
         const c = this.conversations.get(e.id);
         if (c) {
@@ -428,7 +433,7 @@ export class Desk {
       el("p", { class: "countdown" }, countdown, bar),
       el("p", { class: "error", role: "alert" }),
       el("div", { class: "actions" }, accept, decline));
-    const entry = { offer: o, card, countdown, bar, total: Math.max(1, Date.parse(o.expiresOn) - Date.parse(o.offeredOn || new Date().toISOString())) };
+    const entry = { seq: this.seq, offer: o, card, countdown, bar, total: Math.max(1, Date.parse(o.expiresOn) - Date.parse(o.offeredOn || new Date().toISOString())) };
     this.offers.set(o.offerId, entry);
     this.offerList.prepend(card);
     this.offersEmpty.hidden = true;
@@ -573,6 +578,7 @@ export class Desk {
       return existing;
     }
     const c = new Conversation(this, e, labels);
+    c.seq = this.seq;
     this.conversations.set(e.id, c);
     this.convList.append(c.item);
     this.updateCount();
