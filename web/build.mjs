@@ -38,3 +38,10 @@ await copyFile(join(here, "demo.html"), join(out, "demo.html"));
 await build({ ...common, entryPoints: [join(here, "desk", "index.js")], outfile: join(out, "desk.js"), format: "iife", plugins: [i18n(join(here, "desk", "i18n"))] });
 await build({ ...common, entryPoints: [join(here, "desk", "desk.css")], outfile: join(out, "desk.css") });
 await copyFile(join(here, "desk", "desk.html"), join(out, "desk.html"));
+// The supervisor console (/console) and the admin pages (/admin), the
+// same way.
+for (const app of ["console", "admin"]) {
+  await build({ ...common, entryPoints: [join(here, app, "index.js")], outfile: join(out, `${app}.js`), format: "iife", plugins: [i18n(join(here, app, "i18n"))] });
+  await build({ ...common, entryPoints: [join(here, app, `${app}.css`)], outfile: join(out, `${app}.css`) });
+  await copyFile(join(here, app, `${app}.html`), join(out, `${app}.html`));
+}

@@ -163,7 +163,7 @@ func (s *Server) Handler() http.Handler {
 		switch {
 		case r.URL.Path == "/realtime":
 			s.deps.Realtime.ServeHTTP(w, r)
-		case s.deps.Web != nil && (r.URL.Path == "/widget.js" || r.URL.Path == "/desk" || strings.HasPrefix(r.URL.Path, "/web/")):
+		case s.deps.Web != nil && (r.URL.Path == "/widget.js" || r.URL.Path == "/desk" || r.URL.Path == "/console" || r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/web/")):
 			s.deps.Web.ServeHTTP(w, r)
 		default:
 			api.ServeHTTP(w, r)

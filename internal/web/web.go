@@ -32,7 +32,8 @@ func Assets() fs.FS {
 const DeskCSP = "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; " +
 	"style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// Handler serves /widget.js, /web/<file> and the agent desktop at /desk.
+// Handler serves /widget.js, /web/<file>, the agent desktop at /desk, the
+// supervisor console at /console and the admin pages at /admin.
 // Any site may load the scripts: they are public code, and the widget
 // runs on the businesses' own pages. The desktop page itself is only for
 // this origin (strict CSP, no framing).
@@ -50,12 +51,18 @@ func Handler() http.Handler {
 			name = "widget.js"
 		case r.URL.Path == "/desk" || r.URL.Path == "/desk/":
 			name = "desk.html"
+		case r.URL.Path == "/console" || r.URL.Path == "/console/":
+			name = "console.html"
+		case r.URL.Path == "/admin" || r.URL.Path == "/admin/":
+			name = "admin.html"
 		default:
 			name = strings.TrimPrefix(path.Clean(r.URL.Path), "/web/")
 		}
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		if name == "desk.html" {
+		// The supervisor console and the admin pages are staff pages like
+		// the desktop, under the same policy.
+		if name == "desk.html" || name == "console.html" || name == "admin.html" {
 			h.Set("Content-Security-Policy", DeskCSP)
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "no-referrer")
