@@ -838,3 +838,32 @@ func TestWebhooksDoNotReceiveRealtimeNotifications(t *testing.T) {
 		t.Fatalf("the webhook missed the conversation's chat events: %v", types)
 	}
 }
+
+func TestAdminSessionsConfigureTheRouter(t *testing.T) {
+	s := switchboardtest.Start(t)
+	rv := "?api-version=2023-11-01"
+	patch := func(ss *session, path string, body any) (*http.Response, []byte) {
+		return ss.do(t, "PATCH", path+rv, body, withHeader("Content-Type", "application/merge-patch+json"))
+	}
+	admin := loginDemo(t, s, "admin", "demo-admin-1")
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+	agent := loginDemo(t, s, "agent1", "demo-agent-1")
+	resp, raw := patch(admin, "/routing/distributionPolicies/dp", map[string]any{"offerExpiresAfterSeconds": 30, "mode": map[string]any{"kind": "longestIdle"}})
+	wantStatus(t, resp, raw, http.StatusCreated)
+	resp, raw = patch(admin, "/routing/queues/sales", map[string]any{"name": "Sales", "distributionPolicyId": "dp"})
+	wantStatus(t, resp, raw, http.StatusCreated)
+	resp, raw = sup.do(t, "GET", "/routing/queues/sales"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = patch(sup, "/routing/queues/sales", map[string]any{"name": "Taken over"})
+	wantStatus(t, resp, raw, http.StatusForbidden)
+	resp, raw = agent.do(t, "GET", "/routing/queues"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusForbidden)
+	// Jobs stay the access key's.
+	resp, raw = admin.do(t, "GET", "/routing/jobs"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusUnauthorized)
+	resp, raw = s.Client(t).Do(t, "GET", "/routing/queues/sales"+rv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if switchboardtest.JSON(t, raw)["name"] != "Sales" {
+		t.Fatalf("a supervisor's refused change landed: %s", raw)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/routing"
 )
 
@@ -15,8 +16,14 @@ var routingVersions = []string{"2021-04-07-preview1", "2022-07-18-preview", "202
 func (s *Server) registerRouting() {
 	for _, kind := range []routing.Kind{routing.KindDistributionPolicy, routing.KindClassificationPolicy, routing.KindExceptionPolicy, routing.KindQueue, routing.KindWorker} {
 		base := "/routing/" + string(kind)
+		// The configuration is also the admin pages': an admin's session
+		// changes it, a supervisor's reads it; SDKs sign with the key.
 		r := func(method, path string, h func(k routing.Kind) func(w http.ResponseWriter, r *http.Request) error) route {
-			return route{method: method, path: path, auth: authKey, versions: routingVersions, errors: routerErrors, h: h(kind)}
+			min := identity.RoleAdmin
+			if method == "GET" {
+				min = identity.RoleSupervisor
+			}
+			return route{method: method, path: path, auth: authAdmin, minRole: min, versions: routingVersions, errors: routerErrors, h: h(kind)}
 		}
 		s.handle(r("PATCH", base+"/{id}", s.upsertConfig))
 		s.handle(r("GET", base+"/{id}", s.getConfig))
