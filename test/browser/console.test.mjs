@@ -52,7 +52,8 @@ async function staff(username, password) {
   assert.equal(res.status, 200, `login ${username}: ${JSON.stringify(body)}`);
   const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
   const call = async (method, path, payload) => {
-    const r = await fetch(`${SB}${path}${path.includes("?") ? "&" : "?"}${NATIVE}`, {
+    const url = path.includes("api-version=") ? SB + path : `${SB}${path}${path.includes("?") ? "&" : "?"}${NATIVE}`;
+    const r = await fetch(url, {
       method, headers: { Cookie: cookie, "X-CSRF-Token": body.csrfToken, "Content-Type": "application/json" },
       body: payload === undefined ? undefined : JSON.stringify(payload),
     });
@@ -101,6 +102,8 @@ async function takenBy(agent, c) {
   const offer = await agent.offerFor(c.threadId);
   return (await agent.call("POST", `/agent/offers/${encodeURIComponent(offer.offerId)}:accept`)).json;
 }
+
+const ROUTER = "api-version=2023-11-01";
 
 const EN = { title: "Sign in to the supervisor console", org: "Organisation", user: "Username", pass: "Password", go: "Sign in" };
 const ID = { title: "Masuk ke konsol supervisor", org: "Organisasi", user: "Nama pengguna", pass: "Kata sandi", go: "Masuk" };
@@ -266,7 +269,7 @@ test("a supervisor sees the wallboard and live conversations, monitors, whispers
 /** The demo English flow with one mistake: "next" misspelt on line 25. */
 const MISSPELT = { from: "    next: check_hours\n", to: "    nxet: check_hours\n" };
 
-test("an admin edits a flow (mistakes listed by line, the running flow kept), canned responses, users and the widget", async () => {
+test("an admin manages users, bots and flows (mistakes listed by line, the running flow kept), desk settings, the widget, queues and agents", async () => {
   const admin = await staff("admin", "demo-admin-1");
   const before = await admin.call("GET", "/bots/assistant/flow");
   const version = Number(before.headers.get("Flow-Version"));
@@ -406,10 +409,48 @@ test("an admin edits a flow (mistakes listed by line, the running flow kept), ca
     });
 
     await explained(page, "admin-queues", async () => {
+      const dewi = (await admin.call("POST", "/users", { username: "dewi", displayName: "Dewi Agent", role: "agent", password: "demo-dewi-1" })).json;
       await page.getByRole("link", { name: "Queues and agents" }).click();
-      await page.locator('tr[data-queue="support"]').waitFor();
-      await page.getByText(/only through the Job Router API with the organisation's access key/).waitFor();
-      await page.locator('tr[data-user="agent2"]').getByText("Budi Agent").waitFor();
+      // The Job Router's queues and workers, through the admin's session.
+      await page.getByLabel("Name of queue support").fill("Customer support");
+      await page.getByRole("button", { name: "Save queue support" }).click();
+      await page.locator('tr[data-queue="support"] .row-status', { hasText: "Saved." }).waitFor();
+      assert.equal((await admin.get(`/routing/queues/support?${ROUTER}`)).name, "Customer support");
+      const form = page.locator("form.create");
+      await form.getByLabel("Queue id").fill("sales");
+      await form.getByLabel("Name").fill("Sales");
+      await form.getByRole("button", { name: "Create queue" }).click();
+      await page.getByText("Queue sales is created; choose the agents who serve it below.").waitFor();
+      const sales = await admin.get(`/routing/queues/sales?${ROUTER}`);
+      assert.equal(sales.name, "Sales");
+      assert.equal(sales.distributionPolicyId, "demo-longest-idle");
+      // Agent2 serves sales too, with skills and a smaller capacity.
+      const agent2 = (await admin.get("/users?maxpagesize=100")).value.find((u) => u.username === "agent2");
+      // The labels the platform and the router set are not skills.
+      assert.equal(await page.getByLabel("Skills of Alex Agent").inputValue(), "");
+      await page.getByRole("group", { name: "Queues of Budi Agent" }).getByLabel("sales").check();
+      await page.getByLabel("Skills of Budi Agent").fill("indonesian, tier=2");
+      await page.getByLabel("Capacity of Budi Agent").fill("60");
+      await page.getByRole("button", { name: "Save Budi Agent" }).click();
+      await page.locator(`tr[data-worker="${agent2.id}"] .row-status`, { hasText: "Saved." }).waitFor();
+      const w = await admin.get(`/routing/workers/${agent2.id}?${ROUTER}`);
+      assert.deepEqual([...w.queues].sort(), ["sales", "support"]);
+      assert.equal(w.capacity, 60);
+      assert.equal(w.labels.indonesian, true);
+      assert.equal(w.labels.tier, 2);
+      assert.equal(w.labels.agentId, agent2.id, "the platform's own label stays");
+      assert.equal(w.channels.find((c) => c.channelId === "chat").capacityCostPerJob, 20);
+      // Dewi, a new agent who never opened the desk, has no worker yet:
+      // saving makes one.
+      const dewiRow = page.locator(`tr[data-worker="${dewi.id}"]`);
+      assert.equal(await dewiRow.getByRole("button", { name: "Save Dewi Agent" }).textContent(), "Create worker");
+      await page.getByRole("group", { name: "Queues of Dewi Agent" }).getByLabel("support").check();
+      await page.getByRole("button", { name: "Save Dewi Agent" }).click();
+      await dewiRow.locator(".row-status", { hasText: "Saved." }).waitFor();
+      const dw = await admin.get(`/routing/workers/${dewi.id}?${ROUTER}`);
+      assert.deepEqual(dw.queues, ["support"]);
+      assert.equal(dw.labels.agentId, dewi.id);
+      assert.equal(dw.availableForOffers, false);
       await shot(page, "admin-07-queues");
     });
   } finally {
@@ -429,6 +470,13 @@ test("in Indonesian: the console and the admin pages", async () => {
       await page.getByRole("heading", { name: "Penilaian hari ini" }).waitFor();
       assert.equal(await page.evaluate(() => document.documentElement.lang), "id");
       await shot(page, "console-id-01-wallboard");
+      // The conversation of the first test, now in wrap-up, watched.
+      await page.getByRole("button", { name: "Pantau percakapan dengan Budi Santoso" }).click();
+      await page.locator('section.monitor[data-loaded="true"]').getByText("Memantau secara senyap").waitFor();
+      await page.getByRole("heading", { name: "Bisikan untuk agen" }).waitFor();
+      await shot(page, "console-id-02-monitor");
+      await page.getByRole("button", { name: "Berhenti memantau" }).click();
+      await page.getByText("Pilih percakapan untuk memantaunya.").waitFor();
       await page.getByRole("button", { name: "Keluar" }).click();
       await page.getByRole("heading", { name: ID.title }).waitFor();
     });
@@ -450,6 +498,15 @@ test("in Indonesian: the console and the admin pages", async () => {
       await page.getByRole("link", { name: "Pengaturan meja agen" }).click();
       await page.getByRole("button", { name: "Simpan pengaturan meja agen" }).waitFor();
       await shot(page, "admin-id-02-desk");
+      await page.getByRole("link", { name: "Pengguna" }).click();
+      await page.getByRole("button", { name: "Buat pengguna" }).waitFor();
+      await shot(page, "admin-id-03-users");
+      await page.getByRole("link", { name: "Widget obrolan web" }).click();
+      await page.getByLabel("Sapaan dalam Bahasa Indonesia").waitFor();
+      await shot(page, "admin-id-04-widget");
+      await page.getByRole("link", { name: "Antrean dan agen" }).click();
+      await page.getByRole("heading", { name: "Antrean, keahlian, dan kapasitas agen" }).waitFor();
+      await shot(page, "admin-id-05-queues");
     });
   } finally {
     await ctx.close();

@@ -86,9 +86,8 @@ func TestConsoleCatalogues(t *testing.T) {
 			"day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun",
 			"dispositionCodes", "dispositionCodesCodeN", "dispositionCodesEnN", "dispositionCodesIdN", "dispositionCodesAdd",
 			"breakReasons", "breakReasonsCodeN", "breakReasonsEnN", "breakReasonsIdN", "breakReasonsAdd",
-			"agents_available", "agents_busy", "agents_away", "agents_break", "agents_offline",
 			"username", "displayName", "role", "shortcut", "cannedTitle", "language", "cannedText", "code", "labelEn", "labelId",
-			"queueId", "queueName", "waitingNow", "agentsNow", "workerId"},
+			"queueId", "queueName", "distributionPolicy", "agent", "queues", "skills", "capacity", "chatCost"},
 	}
 	// Keys common.js asks for, which both pages' catalogues must hold.
 	shared := []string{"languageSwitch", "tenant", "username", "password", "login", "loginMissing", "loginFailed", "forbidden",

@@ -7,6 +7,7 @@
 import { SwitchboardError } from "../client/index.js";
 
 export const NATIVE_VERSION = "2026-11-01";
+const ROUTER_VERSION = "2023-11-01";
 const enc = encodeURIComponent;
 
 export class ConsoleApi {
@@ -163,6 +164,16 @@ export class ConsoleApi {
 
   putFlow(id, source) {
     return this.send("PUT", `/bots/${enc(id)}/flow`, { body: source, type: "application/yaml" }).then((r) => r.data);
+  }
+
+  /** A Job Router configuration list: queues, workers, distributionPolicies. */
+  router(kind) {
+    return this.list(`/routing/${kind}?api-version=${ROUTER_VERSION}&maxpagesize=100`);
+  }
+
+  /** Creates or changes a queue or worker (RFC 7396 merge patch). */
+  patchRouter(kind, id, patch) {
+    return this.send("PATCH", `/routing/${kind}/${enc(id)}?api-version=${ROUTER_VERSION}`, { body: patch, type: "application/merge-patch+json" }).then((r) => r.data);
   }
 
   webchatSettings() {
