@@ -222,21 +222,34 @@ type handoffReq struct {
 
 func (s *Service) flowInput(ctx context.Context, e *Engagement, in flow.Input) flow.Input {
 	in.Open = s.Channels == nil || s.Channels.Open(ctx, e.Channel, s.now())
-	in.Contact = map[string]string{}
-	if s.Contacts != nil && e.Contact != "" {
-		if c, err := s.Contacts.Get(ctx, e.Contact); err == nil {
-			in.Contact["name"] = c.DisplayName
-			for k, v := range c.Fields {
-				in.Contact[k] = v
-			}
-			for _, h := range c.Handles {
-				if _, ok := in.Contact[string(h.Kind)]; !ok && (h.Kind == "email" || h.Kind == "phone") {
-					in.Contact[string(h.Kind)] = h.Value
-				}
-			}
+	if e.Known == nil {
+		e.Known = s.known(ctx, e)
+	}
+	in.Contact = e.Known
+	return in
+}
+
+// known reads what is known of the customer, once per engagement: every
+// turn of the bot would otherwise read the contact again.
+func (s *Service) known(ctx context.Context, e *Engagement) map[string]string {
+	out := map[string]string{}
+	if s.Contacts == nil || e.Contact == "" {
+		return out
+	}
+	c, err := s.Contacts.Get(ctx, e.Contact)
+	if err != nil {
+		return out
+	}
+	out["name"] = c.DisplayName
+	for k, v := range c.Fields {
+		out[k] = v
+	}
+	for _, h := range c.Handles {
+		if _, ok := out[string(h.Kind)]; !ok && (h.Kind == "email" || h.Kind == "phone") {
+			out[string(h.Kind)] = h.Value
 		}
 	}
-	return in
+	return out
 }
 
 // flowTurn runs the built-in flow with one input (lookups included).

@@ -63,6 +63,9 @@ type Engagement struct {
 	// so a redelivered event is not answered twice.
 	LastMessage string            `json:"lastMessage,omitempty"`
 	Fields      map[string]string `json:"fields,omitempty"` // what the bot collected
+	// Known is what was known of the customer when the engagement began
+	// (name, e-mail, phone, contact fields): the bot's templates read it.
+	Known map[string]string `json:"known,omitempty"`
 
 	HandoffReason string            `json:"handoffReason,omitempty"`
 	Queue         string            `json:"queueId,omitempty"`
