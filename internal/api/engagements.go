@@ -38,6 +38,8 @@ func (s *Server) registerEngagements() {
 	s.handle(n("PUT", "/desk/settings", authAdmin, identity.RoleAdmin, s.putDesk))
 	s.handle(n("POST", "/agent/session", authSession, identity.RoleAgent, s.agentSession))
 	s.handle(n("PUT", "/agent/presence", authSession, identity.RoleAgent, s.agentPresence))
+	s.handle(n("GET", "/agent/colleagues", authSession, identity.RoleAgent, s.agentColleagues))
+	s.handle(n("GET", "/agent/queues", authSession, identity.RoleAgent, s.agentQueues))
 	s.handle(n("GET", "/agent/offers", authSession, identity.RoleAgent, s.agentOffers))
 	s.handle(n("POST", "/agent/offers/{offer}:accept", authSession, identity.RoleAgent, s.acceptEngagementOffer))
 	s.handle(n("POST", "/agent/offers/{offer}:decline", authSession, identity.RoleAgent, s.declineEngagementOffer))
@@ -257,6 +259,24 @@ func (s *Server) agentPresence(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+func (s *Server) agentColleagues(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.deps.Engagements.Colleagues(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": cs})
+	return nil
+}
+
+func (s *Server) agentQueues(w http.ResponseWriter, r *http.Request) error {
+	qs, err := s.deps.Engagements.Queues(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": qs})
 	return nil
 }
 

@@ -20,7 +20,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-cc/switchboard/internal/conversation"
+	"github.com/switchboard-cc/switchboard/internal/identity"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
 	"github.com/switchboard-cc/switchboard/internal/webhook"
 )
 
@@ -865,5 +867,32 @@ func TestAdminSessionsConfigureTheRouter(t *testing.T) {
 	wantStatus(t, resp, raw, http.StatusOK)
 	if switchboardtest.JSON(t, raw)["name"] != "Sales" {
 		t.Fatalf("a supervisor's refused change landed: %s", raw)
+	}
+}
+
+func TestAgentsSeeTheirOwnTenantsColleaguesAndQueues(t *testing.T) {
+	s := switchboardtest.Start(t)
+	s.DemoCenter(t)
+	ctx := context.Background()
+	other, _, err := s.App.Tenants.Create(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.People.Create(tenant.With(ctx, other.ID), identity.NewPerson{Username: "stranger", DisplayName: "Stranger Danger", Role: identity.RoleAgent, Password: "long-enough-1"}); err != nil {
+		t.Fatal(err)
+	}
+	agent := loginDemo(t, s, "agent1", "demo-agent-1")
+	resp, raw := agent.do(t, "PUT", "/agent/presence"+nv, map[string]any{"status": "available"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = agent.do(t, "GET", "/agent/colleagues"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	body := string(raw)
+	if !strings.Contains(body, `"displayName":"Budi Agent"`) || !strings.Contains(body, `"displayName":"Alex Agent","role":"agent","presence":"available"`) || strings.Contains(body, "Stranger") {
+		t.Fatalf("colleagues: %s", raw)
+	}
+	resp, raw = agent.do(t, "GET", "/agent/queues"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if !strings.Contains(string(raw), `{"id":"support","name":"Support"}`) {
+		t.Fatalf("queues: %s", raw)
 	}
 }

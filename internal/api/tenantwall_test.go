@@ -209,6 +209,8 @@ var notLists = map[string]string{
 	// unused one.
 	"GET /webchat/position": "the calling customer's own place in the queue",
 	"GET /desk/settings":    "the caller's own tenant's settings",
+	"GET /agent/colleagues": "the caller's own tenant's staff; see the colleagues check in engagements_test.go",
+	"GET /agent/queues":     "the caller's own tenant's queues; built from tenant-scoped lists",
 	"GET /wallboard":        "the caller's own tenant's queues; built from tenant-scoped lists",
 }
 

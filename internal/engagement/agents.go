@@ -423,3 +423,64 @@ func (s *Service) AgentOffers(ctx context.Context, p identity.PersonID) ([]Offer
 	}
 	return out, nil
 }
+
+// Colleague is a staff member an agent may hand a conversation to.
+type Colleague struct {
+	ID          identity.PersonID `json:"id"`
+	DisplayName string            `json:"displayName"`
+	Role        identity.Role     `json:"role"`
+	Presence    string            `json:"presence"` // from the router worker; "offline" without one
+}
+
+// QueueRef names a queue for the desktop.
+type QueueRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Colleagues lists the tenant's staff with their presence, for transfers.
+func (s *Service) Colleagues(ctx context.Context) ([]Colleague, error) {
+	if s.People == nil {
+		return []Colleague{}, nil
+	}
+	people, err := s.People.List(ctx, "", 1000)
+	if err != nil {
+		return nil, err
+	}
+	workers, err := listAll(ctx, s.Router, routing.KindWorker)
+	if err != nil {
+		return nil, err
+	}
+	presence := map[string]string{}
+	for _, w := range workers {
+		var doc struct {
+			Presence struct{ Status string } `json:"presence"`
+		}
+		_ = json.Unmarshal(w.Doc, &doc)
+		presence[w.ID] = doc.Presence.Status
+	}
+	out := []Colleague{}
+	for _, p := range people {
+		st := presence[WorkerID(p.ID)]
+		if st == "" {
+			st = "offline"
+		}
+		out = append(out, Colleague{ID: p.ID, DisplayName: p.DisplayName, Role: p.Role, Presence: st})
+	}
+	return out, nil
+}
+
+// Queues lists the tenant's queues by id and name.
+func (s *Service) Queues(ctx context.Context) ([]QueueRef, error) {
+	queues, err := listAll(ctx, s.Router, routing.KindQueue)
+	if err != nil {
+		return nil, err
+	}
+	out := []QueueRef{}
+	for _, q := range queues {
+		var doc struct{ Name string }
+		_ = json.Unmarshal(q.Doc, &doc)
+		out = append(out, QueueRef{ID: q.ID, Name: doc.Name})
+	}
+	return out, nil
+}

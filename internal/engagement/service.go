@@ -89,6 +89,7 @@ type Identities interface {
 // People finds staff members.
 type People interface {
 	Get(ctx context.Context, id identity.PersonID) (identity.Person, error)
+	List(ctx context.Context, after identity.PersonID, limit int) ([]identity.Person, error)
 }
 
 // Contacts reads the customers behind engagements.
