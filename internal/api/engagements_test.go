@@ -236,6 +236,13 @@ func TestBotFirstChatHandsOffToAnAgentWhoSeesEverything(t *testing.T) {
 		t.Fatalf("the offer does not carry the engagement and what the bot collected: %v", offer)
 	}
 
+	// While the offer is out the customer is no longer numbered in line.
+	resp, raw = bearer(t, s, v.token, "GET", "/webchat/position"+nv+"&threadId="+v.thread, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if p := switchboardtest.JSON(t, raw); p["state"] != "queued" || p["position"] != nil {
+		t.Fatalf("position while offered: %s", raw)
+	}
+
 	// The bot left the conversation at the handoff.
 	resp, raw = bearer(t, s, v.token, "GET", "/chat/threads/"+v.thread+"/participants"+chatv, nil)
 	wantStatus(t, resp, raw, http.StatusOK)

@@ -2,6 +2,7 @@ package engagement
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 
@@ -136,7 +137,8 @@ func (s *Service) position(ctx context.Context, e *Engagement) (Position, error)
 	}
 	rp, err := s.Router.JobPosition(ctx, e.Job)
 	if err != nil {
-		if errs.KindOf(err) == errs.KindNotFound {
+		var coded *errs.Error
+		if errs.KindOf(err) == errs.KindNotFound || (errors.As(err, &coded) && coded.Code == "InvalidJobStatus") {
 			// Offered or taken meanwhile: no longer in the line.
 			return p, nil
 		}
