@@ -127,7 +127,11 @@ func (s *Store) Engagements(ctx context.Context, t tenant.ID, f engagement.Filte
 		q.WriteString(` AND (created_at < ` + arg(micro) + ` OR (created_at = ` + arg(micro) + ` AND id < ` + arg(id) + `))`)
 	}
 	q.WriteString(` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit))
-	rows, err := s.db.reader(ctx).QueryContext(ctx, q.String(), args...)
+	return s.engagementRows(ctx, q.String(), args...)
+}
+
+func (s *Store) engagementRows(ctx context.Context, q string, args ...any) ([]engagement.Engagement, error) {
+	rows, err := s.db.reader(ctx).QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list engagements: %w", err)
 	}
@@ -145,22 +149,9 @@ func (s *Store) Engagements(ctx context.Context, t tenant.ID, f engagement.Filte
 
 func (s *Store) QueuedEngagements(ctx context.Context, after string, limit int) ([]engagement.Engagement, error) {
 	t, id, _ := strings.Cut(after, "|")
-	rows, err := s.db.reader(ctx).QueryContext(ctx, `SELECT `+engagementColumns+` FROM engagements
+	return s.engagementRows(ctx, `SELECT `+engagementColumns+` FROM engagements
 WHERE state = $1 AND (tenant_id > $2 OR (tenant_id = $2 AND id > $3)) ORDER BY tenant_id, id LIMIT $4`,
 		string(engagement.StateQueued), t, id, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: queued engagements: %w", err)
-	}
-	defer rows.Close()
-	var out []engagement.Engagement
-	for rows.Next() {
-		e, err := scanEngagement(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 func (s *Store) PutBot(ctx context.Context, b engagement.Bot, ifVersion int64) error {
