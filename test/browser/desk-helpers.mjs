@@ -1,8 +1,8 @@
 // Shared by the agent desktop's browser tests (desk.test.mjs,
 // desk-screens.test.mjs): customers played over the API (web chat session,
 // ACS chat REST), a desk page whose beeps and notifications are recorded,
-// staff sessions to check what the server holds, and screenshots saved to
-// DESK_ARTIFACTS (desk_test.go sets it).
+// staff sessions to check what the server holds or to play a colleague,
+// and screenshots saved to DESK_ARTIFACTS (desk_test.go sets it).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CHAT, NATIVE, SB, newPage, rest } from "./helpers.mjs";
@@ -35,6 +35,20 @@ export async function staff(username, password) {
     assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
     return text ? JSON.parse(text) : undefined;
   };
+}
+
+/**
+ * Asks f again until it answers something (a server-side change the test
+ * cannot wait on directly), at most timeout ms; answers that.
+ */
+export async function until(f, what, timeout = 30000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    assert.ok(Date.now() < end, `${what}: not within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** A web chat customer: a visitor session and its chat calls. */

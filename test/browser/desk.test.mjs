@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CHAT, SB, agentDesktop, rest, revokeTokens } from "./helpers.mjs";
-import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff } from "./desk-helpers.mjs";
+import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff, until } from "./desk-helpers.mjs";
 
 test("an agent takes two customers from the bot, talks, switches, ends and wraps up", async () => {
   const supervisor = await staff("supervisor", "demo-supervisor-1");
@@ -44,7 +44,8 @@ test("an agent takes two customers from the bot, talks, switches, ends and wraps
     await card.getByText(/^Expires in 0:\d\d$/).waitFor();
     const first = await card.locator(".left").textContent();
     await page.waitForFunction((t) => document.querySelector("article.offer .left")?.textContent !== t, first);
-    assert.ok(await card.getByText("support").isVisible(), "the queue is shown");
+    // The queue by its name (GET /agent/queues), not its id.
+    assert.equal(await card.locator(".queue").textContent(), "Support");
     const alerts = await page.evaluate(() => window.__alerts);
     assert.ok(alerts.tones > 0, "a beep was played");
     assert.equal(alerts.notifications.length, 1, JSON.stringify(alerts.notifications));
@@ -316,15 +317,16 @@ test("a returning customer: a revoked token renewed, attachments, notes and a wh
     await past.locator(`li[data-engagement="${firstId}"]`).filter({ hasText: "Resolved · with Alex Agent" }).waitFor();
     assert.equal(await notes.locator(".note").count(), 0, "notes belong to their own conversation");
 
-    // Transfer to a queue: the conversation leaves this desk and waits again.
+    // Transfer to a queue, picked by name: the conversation leaves this
+    // desk and waits again.
     await pane(page).getByRole("button", { name: "Transfer" }).click();
     const form = pane(page).getByRole("form", { name: "Transfer" });
     await form.getByRole("button", { name: "Transfer" }).click();
-    await form.getByText("Name the queue to transfer to.").waitFor();
-    await form.getByLabel("Transfer to queue").fill("support");
+    await form.getByText("Choose a queue or a colleague.").waitFor();
+    await form.getByLabel("To a queue").selectOption({ label: "Support" });
     await shot(page, "09-transfer");
     await form.getByRole("button", { name: "Transfer" }).click();
-    await page.getByText("Conversation with Maya Sari transferred to support.").waitFor();
+    await page.getByText("Conversation with Maya Sari transferred to Support.").waitFor();
     await page.locator("button.conv", { hasText: "Maya Sari" }).waitFor({ state: "detached" });
     const moved = await supervisor("GET", `/engagements/${secondId}`);
     assert.equal(moved.state, "queued");
@@ -379,6 +381,91 @@ test("declining an offer removes its card, by button or by key; a lost login ses
   } catch (err) {
     await explain(page, "decline", err);
   } finally {
+    await ctx.close();
+  }
+});
+
+test("an agent hands a conversation to a colleague picked by name and presence; the colleague is offered it as a transfer and takes it", async () => {
+  const supervisor = await staff("supervisor", "demo-supervisor-1");
+  // The colleague, Budi Agent, works through the API.
+  const agent2 = await staff("agent2", "demo-agent-2");
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  let agent2Id = "";
+  try {
+    await login(page);
+    await available(page);
+    const rina = await customer("Rina Wulandari", "rina@example.com");
+    await asksForPerson(rina);
+    const card = offerCard(page, "Rina Wulandari");
+    await card.waitFor({ timeout: 30000 });
+    assert.equal(await card.locator(".queue").textContent(), "Support");
+    await card.getByRole("button", { name: "Accept" }).click();
+    await paneLog(page).getByText("I want to talk to a person").waitFor();
+    const id = await pane(page).getAttribute("data-engagement");
+    const me = (await supervisor("GET", `/engagements/${id}`)).agentId;
+    assert.ok(me);
+    assert.equal(await pane(page).locator(".chat-head .queue").textContent(), "Support");
+
+    // Only now is the colleague available (the offer above was this agent's).
+    agent2Id = (await agent2("POST", "/agent/session")).workerId;
+    assert.ok(agent2Id && agent2Id !== me);
+    await agent2("PUT", "/agent/presence", { status: "available" });
+
+    // The form: the tenant's queues by name; the colleagues, not the
+    // agent, with their presence, available ones first.
+    await pane(page).getByRole("button", { name: "Transfer" }).click();
+    const form = pane(page).getByRole("form", { name: "Transfer" });
+    const queues = form.getByLabel("To a queue");
+    const colleagues = form.getByLabel("Or to a colleague");
+    await colleagues.locator("option", { hasText: "Budi Agent" }).waitFor({ state: "attached" });
+    assert.deepEqual(await queues.locator("option").allTextContents(), ["Choose a queue…", "Support"]);
+    assert.deepEqual(await colleagues.locator("option").allTextContents(),
+      ["Choose a colleague…", "Budi Agent (Available)", "Ayu Admin (Offline)", "Sam Supervisor (Offline)"]);
+    // One target: a colleague who is not available is named as such, and
+    // a queue and a colleague clear each other.
+    await colleagues.selectOption({ label: "Ayu Admin (Offline)" });
+    await form.getByText("Ayu Admin is not available (Offline): the customer waits until they are.").waitFor();
+    await queues.selectOption({ label: "Support" });
+    assert.equal(await colleagues.inputValue(), "");
+    await form.getByText("Ayu Admin is not available", { exact: false }).waitFor({ state: "detached" });
+    await colleagues.selectOption({ label: "Budi Agent (Available)" });
+    assert.equal(await queues.inputValue(), "");
+    assert.equal(await colleagues.inputValue(), agent2Id);
+    await shot(page, "09-transfer-colleague");
+    await form.getByRole("button", { name: "Transfer" }).click();
+    await page.getByText("Conversation with Rina Wulandari handed to Budi Agent.").waitFor();
+    await page.locator("button.conv", { hasText: "Rina Wulandari" }).waitFor({ state: "detached" });
+
+    // The colleague is offered it (GET /agent/offers), marked as a
+    // transfer from this agent, and accepts.
+    const offer = await until(async () => (await agent2("GET", "/agent/offers")).value.find((o) => o.engagementId === id), "the colleague's offer");
+    assert.equal(offer.labels.handoffReason, "transfer");
+    assert.equal(offer.labels.transferredFrom, me);
+    assert.equal(offer.queueId, "support");
+    const taken = await agent2("POST", `/agent/offers/${encodeURIComponent(offer.offerId)}:accept`);
+    assert.equal(taken.state, "assigned");
+    assert.equal(taken.agentId, agent2Id);
+    const held = await supervisor("GET", `/engagements/${id}`);
+    assert.equal(held.agentId, agent2Id);
+    assert.equal(held.handoffReason, "transfer");
+    // It is gone from this desk, also after a reload, and never offered back.
+    await page.reload();
+    await page.locator(".app:not([aria-busy])").waitFor();
+    await page.getByText("No conversations yet.").waitFor();
+    assert.equal(await offerCard(page, "Rina Wulandari").count(), 0);
+    await agent2("POST", `/engagements/${id}:wrapUp`, { dispositionCode: "resolved", notes: "" });
+    await logout(page);
+  } catch (err) {
+    await explain(page, "transfer-colleague", err);
+  } finally {
+    // The colleague stops working: what waits in the queue (the customers
+    // declined above) is offered to nobody but the next tests' agent.
+    if (agent2Id) {
+      await agent2("PUT", "/agent/presence", { status: "offline" }).catch(() => {});
+      for (const o of (await agent2("GET", "/agent/offers").catch(() => ({}))).value || []) {
+        await agent2("POST", `/agent/offers/${encodeURIComponent(o.offerId)}:decline`).catch(() => {});
+      }
+    }
     await ctx.close();
   }
 });

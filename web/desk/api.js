@@ -73,6 +73,19 @@ export class Api {
     return this.call("PUT", "/agent/presence", reasonCode ? { status, reasonCode } : { status });
   }
 
+  /**
+   * The tenant's staff with their router presence (available, away, busy,
+   * break, offline), for transfers: [{id, displayName, role, presence}].
+   */
+  async colleagues() {
+    return ((await this.call("GET", "/agent/colleagues")) || {}).value || [];
+  }
+
+  /** The tenant's queues: [{id, name}]. */
+  async queues() {
+    return ((await this.call("GET", "/agent/queues")) || {}).value || [];
+  }
+
   async offers() {
     return ((await this.call("GET", "/agent/offers")) || {}).value || [];
   }
@@ -120,7 +133,7 @@ export class Api {
     return this.call("POST", `/engagements/${encodeURIComponent(id)}/notes`, { content });
   }
 
-  /** Moves the conversation to a queue ({queueId}) or an agent ({agentId}). */
+  /** Moves the conversation to a queue ({queueId}) or a colleague ({agentId}). */
   transfer(id, target) {
     return this.call("POST", `/engagements/${encodeURIComponent(id)}:transfer`, target);
   }

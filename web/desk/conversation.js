@@ -14,6 +14,9 @@ const TYPING_SHOWN_MS = 6000;
 const CLIP_ICON = "M8 12.5V7a4 4 0 0 1 8 0v9a6 6 0 0 1-12 0V8";
 
 export const DISPOSITIONS = ["resolved", "followUp", "escalated", "noResponse", "spam"];
+// Colleagues to hand a conversation to: who can take it now comes first.
+const PRESENCE_ORDER = ["available", "busy", "away", "break", "offline"];
+const presenceRank = (p) => (PRESENCE_ORDER.includes(p) ? PRESENCE_ORDER.indexOf(p) : PRESENCE_ORDER.length);
 
 /** The customer's name and e-mail among a job's labels or collected fields. */
 export function customerOf(labels = {}) {
@@ -67,19 +70,25 @@ export class Conversation {
       el("button", { type: "button", class: "danger", text: t("endConfirmYes"), onclick: () => this.end() }),
       el("button", { type: "button", text: t("endConfirmNo"), onclick: () => this.cancelEnd() }));
     this.transferButton = el("button", { type: "button", text: t("transfer"), onclick: () => this.askTransfer() });
-    this.transferQueue = el("input", { id: `transfer-${this.id}`, type: "text", list: `transfer-queues-${this.id}`, autocomplete: "off" });
-    this.transferList = el("datalist", { id: `transfer-queues-${this.id}` });
+    // One target: a queue or a colleague; choosing one clears the other.
+    this.transferQueue = el("select", { id: `transfer-queue-${this.id}`, onchange: () => this.pickTarget(this.transferQueue, this.transferAgent) });
+    this.transferAgent = el("select", { id: `transfer-agent-${this.id}`, onchange: () => this.pickTarget(this.transferAgent, this.transferQueue) });
+    this.transferHint = el("p", { class: "hint muted", "aria-live": "polite" });
     this.transferError = el("p", { class: "error", role: "alert" });
+    this.transferSubmit = el("button", { type: "submit", class: "primary", text: t("transfer") });
+    this.colleagues = [];
     this.transferBox = el("form", { class: "confirm transfer", hidden: true, "aria-label": t("transfer"), onsubmit: (e) => this.transfer(e) },
-      el("label", { for: this.transferQueue.id, text: t("transferToQueue") }), this.transferQueue, this.transferList,
-      el("button", { type: "submit", class: "primary", text: t("transfer") }),
+      el("span", { class: "pick" }, el("label", { for: this.transferQueue.id, text: t("transferToQueue") }), this.transferQueue),
+      el("span", { class: "pick" }, el("label", { for: this.transferAgent.id, text: t("transferToColleague") }), this.transferAgent),
+      this.transferSubmit,
       el("button", { type: "button", text: t("cancel"), onclick: () => {
         this.transferBox.hidden = true;
         this.transferButton.focus();
-      } }), this.transferError);
+      } }), this.transferHint, this.transferError);
+    this.queueTag = el("span", { class: "queue", title: t("queue") });
     this.head = el("header", { class: "chat-head" },
       el("button", { type: "button", class: "back", text: t("back"), "aria-label": t("backToList"), onclick: () => this.desk.showView("list") }),
-      el("div", { class: "who" }, this.title, this.stateBadge),
+      el("div", { class: "who" }, this.title, this.queueTag, this.stateBadge),
       el("button", { type: "button", class: "info-toggle", text: t("details"), "aria-label": t("details"), onclick: () => this.desk.toggleInfo() }),
       this.transferButton, this.endButton);
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-labelledby": this.title.id, tabindex: "0" });
@@ -124,8 +133,16 @@ export class Conversation {
     this.transferButton.hidden = st !== "assigned";
     if (st !== "assigned") this.transferBox.hidden = true;
     this.title.textContent = this.name;
+    this.queueTag.textContent = this.desk.queueName(this.e.queueId);
+    this.queueTag.hidden = !this.e.queueId;
     this.renderItem();
     if (st === "wrapUp") this.showWrapUp();
+  }
+
+  /** Draws the queue's name again (the desk learnt the names). */
+  renderQueue() {
+    this.queueTag.textContent = this.desk.queueName(this.e.queueId);
+    this.renderInfo();
   }
 
   renderItem() {
@@ -174,7 +191,7 @@ export class Conversation {
     parts.push(el("section", { class: "card fields", "aria-label": t("collected") }, el("h3", { text: t("collected") }),
       fields.length ? dl(fields) : el("p", { class: "muted", text: t("nothingCollected") })));
     parts.push(el("section", { class: "card details", "aria-label": t("conversationDetails") }, el("h3", { text: t("conversationDetails") }),
-      dl([[t("queue"), e.queueId], [t("channel"), e.channel], [t("language"), e.locale],
+      dl([[t("queue"), this.desk.queueName(e.queueId)], [t("channel"), e.channel], [t("language"), e.locale],
         [t("handoffReason"), e.handoffReason ? this.desk.reasonText(e.handoffReason) : ""],
         [t("started"), e.createdAt ? this.desk.dateTime(e.createdAt) : ""]])));
     const labels = Object.entries(this.labels).filter(([k]) => !["engagementId", "threadId", "contactId", "channel", "locale", "handoffReason"].includes(k));
@@ -342,32 +359,94 @@ export class Conversation {
 
   // ---- transfer ----
 
-  askTransfer() {
+  async askTransfer() {
     if (this.e.state !== "assigned") return;
-    const queues = new Set([this.e.queueId, ...((this.desk.worker && this.desk.worker.queues) || [])].filter(Boolean));
-    this.transferList.replaceChildren(...[...queues].map((q) => el("option", { value: q })));
-    this.transferQueue.value = "";
     this.transferError.textContent = "";
+    this.transferHint.textContent = "";
+    this.transferSubmit.disabled = false;
+    this.fillTransfer(true);
     this.transferBox.hidden = false;
     this.transferQueue.focus();
+    // Presence changes by the minute: the colleagues are asked for each
+    // time; a queue may be new since the desk loaded.
+    const [colleagues] = await Promise.all([this.desk.api.colleagues().catch(() => null), this.desk.loadQueues({ force: true }).catch(() => {})]);
+    if (colleagues) this.colleagues = colleagues;
+    else this.transferError.textContent = this.t("colleaguesFailed");
+    if (!this.transferBox.hidden) this.fillTransfer(false);
   }
 
-  async transfer(e) {
-    e.preventDefault();
-    const queueId = this.transferQueue.value.trim();
-    if (!queueId) {
-      this.transferError.textContent = this.t("transferQueueRequired");
+  /**
+   * The pickers: the tenant's queues by name, and the colleagues (not the
+   * agent), available ones first, each with its presence. What is chosen
+   * stays chosen when the lists come again.
+   */
+  fillTransfer(reset) {
+    const t = this.t;
+    const desk = this.desk;
+    const keep = (sel) => (reset ? "" : sel.value);
+    const queue = keep(this.transferQueue);
+    const agent = keep(this.transferAgent);
+    const byName = (a, b) => a.localeCompare(b, desk.locale, { sensitivity: "base" });
+    const queues = [...desk.queueNames.keys()];
+    if (this.e.queueId && !desk.queueNames.has(this.e.queueId)) queues.push(this.e.queueId);
+    queues.sort((a, b) => byName(desk.queueName(a), desk.queueName(b)));
+    this.transferQueue.replaceChildren(el("option", { value: "", text: t("chooseQueue") }),
+      ...queues.map((id) => el("option", { value: id, text: desk.queueName(id) })));
+    const me = desk.user && desk.user.id;
+    const people = this.colleagues.filter((c) => c && c.id && c.id !== me)
+      .sort((a, b) => presenceRank(a.presence) - presenceRank(b.presence) || byName(a.displayName || a.id, b.displayName || b.id));
+    this.transferAgent.replaceChildren(el("option", { value: "", text: t("chooseColleague") }),
+      ...people.map((c) => el("option", { value: c.id, "data-presence": c.presence || "offline",
+        text: format(t("colleagueOption"), { name: c.displayName || c.id, status: desk.statusText(c.presence) }) })));
+    // A choice no longer listed is dropped.
+    const restore = (sel, v) => (sel.value = [...sel.options].some((o) => o.value === v) ? v : "");
+    restore(this.transferQueue, queue);
+    restore(this.transferAgent, agent);
+    this.hintTarget();
+  }
+
+  pickTarget(chosen, other) {
+    if (chosen.value) other.value = "";
+    this.transferError.textContent = "";
+    this.hintTarget();
+  }
+
+  colleague(id) {
+    return this.colleagues.find((c) => c.id === id);
+  }
+
+  // A colleague who is not available gets the conversation once they are:
+  // the customer waits until then.
+  hintTarget() {
+    const c = this.colleague(this.transferAgent.value);
+    this.transferHint.textContent = c && c.presence !== "available"
+      ? format(this.t("colleagueNotAvailable"), { name: c.displayName || c.id, status: this.desk.statusText(c.presence) }) : "";
+  }
+
+  async transfer(ev) {
+    ev.preventDefault();
+    const queueId = this.transferQueue.value;
+    const agentId = this.transferAgent.value;
+    if (!queueId && !agentId) {
+      this.transferError.textContent = this.t("transferTargetRequired");
       return this.transferQueue.focus();
     }
+    const c = agentId && this.colleague(agentId);
+    const to = agentId ? (c && c.displayName) || agentId : this.desk.queueName(queueId);
     this.transferError.textContent = "";
+    this.transferSubmit.disabled = true;
     try {
-      await this.desk.api.transfer(this.id, { queueId });
+      await this.desk.api.transfer(this.id, agentId ? { agentId } : { queueId });
       this.transferBox.hidden = true;
-      this.desk.toast(format(this.t("transferred"), { name: this.name, queue: queueId }));
+      this.desk.toast(agentId ? format(this.t("transferredToColleague"), { name: this.name, agent: to })
+        : format(this.t("transferred"), { name: this.name, queue: to }));
       this.gone = true;
       this.desk.removeConversation(this);
     } catch (err) {
-      this.transferError.textContent = err.status === 404 ? format(this.t("noSuchQueue"), { queue: queueId }) : this.t("transferFailed");
+      this.transferSubmit.disabled = false;
+      this.transferError.textContent = err.status === 404 && !agentId ? format(this.t("noSuchQueue"), { queue: to }) : this.t("transferFailed");
+      // Perhaps no longer this agent's to move (ended or moved elsewhere).
+      if (err.status === 409) this.refresh();
     }
   }
 

@@ -15,6 +15,9 @@ const LOCALE_KEY = "switchboard:desk:locale";
 const TENANT_KEY = "switchboard:desk:tenant";
 const LABELS_KEY = "switchboard:desk:labels";
 const STATUS_DELAY_MS = 800;
+// A queue the desk meets that its list lacks (made since) asks for the
+// list again, at most this often.
+const QUEUES_EVERY_MS = 30000;
 const LANGUAGES = { en: "English", id: "Bahasa Indonesia" };
 
 export class Desk {
@@ -37,6 +40,8 @@ export class Desk {
     this.active = null;
     this.seq = 0; // counts reloads: what came after one started is newer than its answer
     this.canned = [];
+    this.queueNames = new Map(); // queue id → name (GET /agent/queues)
+    this.queuesAt = 0;
     this.me = "";
     this.myName = "";
     document.documentElement.lang = this.locale;
@@ -73,6 +78,11 @@ export class Desk {
     } catch {
       return String(iso);
     }
+  }
+
+  /** A presence status in words (the router may hold one the desk lacks). */
+  statusText(st) {
+    return ["available", "away", "busy", "break", "offline"].includes(st) ? this.t("status_" + st) : st || this.t("status_offline");
   }
 
   stateText(st) {
@@ -172,13 +182,17 @@ export class Desk {
     this.user = session.user;
     let agent;
     let settings;
+    let queues;
     try {
-      [agent, settings] = await Promise.all([this.api.agentSession(), this.api.deskSettings().catch(() => null)]);
+      [agent, settings, queues] = await Promise.all([this.api.agentSession(), this.api.deskSettings().catch(() => null), this.api.queues().catch(() => null)]);
     } catch (err) {
       this.api.csrf = "";
       return this.showLogin(err.status === 403 ? this.t("notAgent") : this.t("serverUnreachable"));
     }
     this.useSettings(settings || {});
+    // Without the list (an older server), queues show by id.
+    this.queuesAt = Date.now();
+    if (queues) this.useQueues(queues);
     this.me = agent.identity.rawId;
     this.myName = (agent.user && agent.user.displayName) || this.user.displayName || this.user.username;
     this.worker = agent.worker || {};
@@ -239,6 +253,7 @@ export class Desk {
     for (const id of [...this.offers.keys()]) this.removeOffer(id);
     for (const c of this.conversations.values()) c.dispose();
     this.conversations.clear();
+    this.queueNames = new Map();
     this.active = null;
     this.app = null;
   }
@@ -361,6 +376,38 @@ export class Desk {
     this.dispositions = codes.length ? codes.map((d) => ({ code: d.code, label: this.label(d.label, d.code) })) : null;
   }
 
+  // ---- queues ----
+
+  useQueues(queues) {
+    this.queueNames = new Map(queues.filter((q) => q && q.id).map((q) => [q.id, String(q.name || q.id)]));
+  }
+
+  /** A queue's name, else its id while the list lacks it. */
+  queueName(id) {
+    if (!id) return "";
+    const name = this.queueNames.get(id);
+    if (name === undefined) this.loadQueues().catch(() => {});
+    return name || id;
+  }
+
+  /**
+   * The tenant's queues again (GET /agent/queues), then what shows a queue
+   * is drawn with the names. Unless forced, at most every QUEUES_EVERY_MS.
+   */
+  loadQueues({ force = false } = {}) {
+    if (this.queuesLoading) return this.queuesLoading;
+    if (!force && Date.now() - this.queuesAt < QUEUES_EVERY_MS) return Promise.resolve();
+    this.queuesAt = Date.now();
+    const conn = this.conn;
+    this.queuesLoading = this.api.queues().then((qs) => {
+      if (!this.app || conn !== this.conn) return; // signed out meanwhile
+      this.useQueues(qs);
+      for (const x of this.offers.values()) x.queue.textContent = this.queueName(x.offer.queueId);
+      for (const c of this.conversations.values()) c.renderQueue();
+    }).finally(() => (this.queuesLoading = null));
+    return this.queuesLoading;
+  }
+
   // ---- presence ----
 
   setPresenceShown(p) {
@@ -425,15 +472,16 @@ export class Desk {
     const accept = el("button", { type: "button", class: "primary", text: t("accept"), onclick: () => this.accept(o.offerId) });
     const decline = el("button", { type: "button", text: t("decline"), onclick: () => this.decline(o.offerId) });
     const nameEl = el("strong", { class: "name", text: name });
+    const queue = el("span", { class: "queue", title: t("queue"), text: this.queueName(o.queueId) });
     const emailEl = el("p", { class: "email", text: who.email, hidden: !who.email });
     const card = el("article", { class: "offer", "data-offer": o.offerId, "aria-label": t("offerFrom", { name }) },
-      el("header", {}, nameEl, el("span", { class: "queue", text: o.queueId || "" })),
+      el("header", {}, nameEl, queue),
       emailEl,
       labels.handoffReason ? el("p", { class: "reason", text: this.reasonText(labels.handoffReason) }) : null,
       el("p", { class: "countdown" }, countdown, bar),
       el("p", { class: "error", role: "alert" }),
       el("div", { class: "actions" }, accept, decline));
-    const entry = { seq: this.seq, offer: o, card, countdown, bar, total: Math.max(1, Date.parse(o.expiresOn) - Date.parse(o.offeredOn || new Date().toISOString())) };
+    const entry = { seq: this.seq, offer: o, card, queue, countdown, bar, total: Math.max(1, Date.parse(o.expiresOn) - Date.parse(o.offeredOn || new Date().toISOString())) };
     this.offers.set(o.offerId, entry);
     this.offerList.prepend(card);
     this.offersEmpty.hidden = true;
@@ -455,7 +503,7 @@ export class Desk {
     }
     if (fresh) {
       this.alerts.beep();
-      this.alerts.notify(o.offerId, t("newOffer"), [name, o.queueId, labels.handoffReason && this.reasonText(labels.handoffReason)].filter(Boolean).join(" · "),
+      this.alerts.notify(o.offerId, t("newOffer"), [name, this.queueName(o.queueId), labels.handoffReason && this.reasonText(labels.handoffReason)].filter(Boolean).join(" · "),
         () => accept.focus());
     }
   }
