@@ -16,10 +16,10 @@ func corsOpen(path string) bool {
 	if rest, ok := strings.CutPrefix(path, "/webchat/"); ok {
 		return strings.HasSuffix(rest, "/config") || strings.HasSuffix(rest, "/sessions")
 	}
-	// The customer's rating, with the visitor's user token; the rest of
+	// The customer's rating and leaving, with the visitor's user token; the rest of
 	// /engagements is the staff's, by session, and stays same-origin.
 	if rest, ok := strings.CutPrefix(path, "/engagements/"); ok {
-		return strings.HasSuffix(rest, ":rate") && !strings.Contains(rest, "/")
+		return (strings.HasSuffix(rest, ":rate") || strings.HasSuffix(rest, ":leave")) && !strings.Contains(rest, "/")
 	}
 	return false
 }

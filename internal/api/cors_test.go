@@ -9,6 +9,7 @@ func TestCORSOpensOnlyTokenRoutes(t *testing.T) {
 		"/webchat/demo/sessions":        true,
 		"/webchat/position":             true,
 		"/engagements/abc:rate":         true,
+		"/engagements/abc:leave":        true,
 		"/engagements/abc:end":          false, // the agent's, by session cookie
 		"/engagements/abc/notes":        false,
 		"/engagements/abc:rate/x":       false,

@@ -62,6 +62,7 @@ func (s *Server) registerEngagements() {
 	s.handle(n("POST", "/botapi/{tenant}/{bot}/v3/conversations/{conversation}/activities/{activity}", authNone, "", s.botActivities))
 	s.handle(n("GET", "/webchat/position", authUser, "", s.customerPosition))
 	s.handle(n("POST", "/engagements/{engagement}:rate", authUser, "", s.rateEngagement))
+	s.handle(n("POST", "/engagements/{engagement}:leave", authUser, "", s.leaveEngagement))
 }
 
 type botJSON struct {
@@ -536,6 +537,19 @@ func (s *Server) rateEngagement(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"engagementId": e.ID, "rating": e.Rating, "comment": e.Comment})
+	return nil
+}
+
+func (s *Server) leaveEngagement(w http.ResponseWriter, r *http.Request) error {
+	caller, err := chatCaller(r, levelRead)
+	if err != nil {
+		return err
+	}
+	e, err := s.deps.Engagements.Leave(r.Context(), caller, engagementID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"engagementId": e.ID, "state": e.State, "rate": !e.AssignedAt.IsZero()})
 	return nil
 }
 

@@ -904,3 +904,67 @@ func TestAgentsSeeTheirOwnTenantsColleaguesAndQueues(t *testing.T) {
 		t.Fatalf("queues: %s", raw)
 	}
 }
+
+func TestTheCustomerLeaves(t *testing.T) {
+	s := switchboardtest.Start(t)
+	setupBot(t, s)
+	sup := loginDemo(t, s, "supervisor", "demo-supervisor-1")
+
+	// Waiting, nobody available: leaving abandons the job.
+	_, _, w := startSession(t, s, map[string]any{"displayName": "Putri", "locale": "en"})
+	waitForText(t, s, w.token, w.thread, "Hello! I am the test bot.")
+	sendChat(t, s, w.token, w.thread, "I want to talk to a person")
+	var waiting string
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := bearer(t, s, w.token, "GET", "/webchat/position"+nv+"&threadId="+w.thread, nil)
+		if resp.StatusCode != http.StatusOK || switchboardtest.JSON(t, raw)["state"] != "queued" {
+			return fmt.Errorf("%d %s", resp.StatusCode, raw)
+		}
+		waiting = switchboardtest.JSON(t, raw)["engagementId"].(string)
+		return nil
+	})
+	resp, raw := bearer(t, s, w.token, "POST", "/engagements/"+waiting+":leave"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = s.Client(t).Do(t, "GET", "/routing/jobs/eng-"+waiting+"?api-version=2023-11-01", nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if j := switchboardtest.JSON(t, raw); j["status"] != "cancelled" || j["dispositionCode"] != "abandoned" {
+		t.Fatalf("the abandoned job: %s", raw)
+	}
+	resp, raw = sup.do(t, "GET", "/wallboard"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if !strings.Contains(string(raw), `"abandonedToday":1`) {
+		t.Fatalf("the wallboard does not count the abandoned customer: %s", raw)
+	}
+	resp, raw = bearer(t, s, w.token, "POST", "/engagements/"+waiting+":leave"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusConflict)
+
+	// With an agent: the agent is told and wraps up; the customer may rate.
+	v, agent, agentToken, id := handedToAgent(t, s, "Bayu")
+	agentEvents := rtFrames(t, s, agentToken)
+	resp, raw = bearer(t, s, v.token, "POST", "/engagements/"+id+":leave"+nv, nil)
+	wantStatus(t, resp, raw, http.StatusOK)
+	if m := switchboardtest.JSON(t, raw); m["state"] != "wrapUp" || m["rate"] != true {
+		t.Fatalf("leaving a taken conversation: %s", raw)
+	}
+	agentEvents("engagementCustomerLeft", func(d map[string]any) bool { return d["engagementId"] == id })
+	resp, raw = agent.do(t, "POST", "/engagements/"+id+":wrapUp"+nv, map[string]any{"dispositionCode": "noResponse"})
+	wantStatus(t, resp, raw, http.StatusOK)
+	resp, raw = bearer(t, s, v.token, "POST", "/engagements/"+id+":rate"+nv, map[string]any{"rating": 4})
+	wantStatus(t, resp, raw, http.StatusOK)
+
+	// Writing again starts a new conversation with the bot.
+	sendChat(t, s, v.token, v.thread, "One more question")
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		msgs, _ := threadMessages(t, s, v.token, v.thread)
+		greetings := 0
+		for _, m := range msgs {
+			if m.Content == "Hello! I am the test bot." {
+				greetings++
+			}
+		}
+		if greetings != 2 {
+			return fmt.Errorf("%d greetings", greetings)
+		}
+		return nil
+	})
+}

@@ -127,6 +127,7 @@ var wallCases = map[string]wallCase{
 	"GET /engagements/{engagement}":            {resource: "engagement", agent: true},
 	"POST /engagements/{engagement}:end":       {resource: "assignedEngagement", agent: true},
 	"POST /engagements/{engagement}:wrapUp":    {resource: "assignedEngagement", agent: true, body: map[string]any{"dispositionCode": "resolved", "notes": "wrapped up by B"}},
+	"POST /engagements/{engagement}:leave":     {resource: "assignedEngagement", user: true, visitor: true},
 	"POST /engagements/{engagement}:rate":      {resource: "endedEngagement", user: true, visitor: true, body: map[string]any{"rating": 1, "comment": "rated by B"}},
 	"POST /agent/offers/{offer}:accept":        {resource: "agentOffer", agent: true},
 	"GET /engagements/{engagement}/messages":   {resource: "assignedEngagement", agent: true},

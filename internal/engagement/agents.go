@@ -484,3 +484,63 @@ func (s *Service) Queues(ctx context.Context) ([]QueueRef, error) {
 	}
 	return out, nil
 }
+
+// Notification an agent's desktop receives when the customer leaves.
+const (
+	EventCustomerLeft  = "Switchboard.EngagementCustomerLeft"
+	NotifyCustomerLeft = "engagementCustomerLeft"
+)
+
+// Leave ends the conversation for the customer (the widget's "end chat"):
+// a bot lets go, a waiting customer's job is cancelled (abandoned), and an
+// agent who has it is told and goes on to wrap up.
+func (s *Service) Leave(ctx context.Context, caller string, id ID) (Engagement, error) {
+	mu := s.engagementLock(ctx, id)
+	mu.Lock()
+	defer mu.Unlock()
+	e, err := s.Store.Engagement(ctx, tenant.MustFrom(ctx), id)
+	if err != nil || e.Customer != caller {
+		return Engagement{}, errs.NotFound("engagement %s not found", id)
+	}
+	now := s.now().UTC()
+	switch e.State {
+	case StateBot:
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			if err := s.Chat.RemoveParticipant(ctx, e.BotIdentity, e.Thread, e.BotIdentity); err != nil && !gone(err) {
+				return err
+			}
+			e.State, e.EndedAt, e.UpdatedAt = StateEnded, now, now
+			return s.Store.UpdateEngagement(ctx, &e, e.Version)
+		})
+	case StateQueued:
+		if err := s.Router.CancelJob(ctx, e.Job, "the customer left", "abandoned"); err != nil && errs.KindOf(err) != errs.KindNotFound {
+			return e, err
+		}
+		e.State, e.EndedAt, e.UpdatedAt = StateEnded, now, now
+		err = s.Store.UpdateEngagement(ctx, &e, e.Version)
+	case StateAssigned:
+		if err := s.Router.CompleteJob(ctx, e.Job, e.Assignment, "the customer left"); err != nil && errs.KindOf(err) != errs.KindConflict {
+			return e, err
+		}
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			if err := s.Chat.RemoveParticipant(ctx, e.AgentIdentity, e.Thread, e.AgentIdentity); err != nil && !gone(err) {
+				return err
+			}
+			e.State, e.UpdatedAt = StateWrapUp, now
+			return s.Store.UpdateEngagement(ctx, &e, e.Version)
+		})
+		if err == nil {
+			_ = s.notify(ctx, EventCustomerLeft, NotifyCustomerLeft, []string{e.AgentIdentity}, map[string]any{"engagementId": e.ID, "threadId": e.Thread})
+		}
+	default:
+		return e, errs.Conflict("InvalidState", "the conversation has already ended")
+	}
+	if err != nil {
+		return e, err
+	}
+	s.positions.Delete(string(e.Tenant) + "|" + string(e.ID))
+	if !e.AssignedAt.IsZero() {
+		_ = s.notify(ctx, EventEnded, NotifyEnded, []string{e.Customer}, map[string]any{"engagementId": e.ID, "threadId": e.Thread, "rate": true})
+	}
+	return e, nil
+}
