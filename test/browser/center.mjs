@@ -218,3 +218,8 @@ export function responseTo(page, pred) {
 /** Requests for the customer's place, and for rating. */
 export const positionRequest = (r) => r.method() === "GET" && r.url().includes("/webchat/position?");
 export const rateRequest = (r) => r.method() === "POST" && r.url().includes(":rate?");
+/** The customer's "End chat" (POST /engagements/{id}:leave). */
+export const leaveRequest = (r) => r.method() === "POST" && r.url().includes(":leave?");
+
+/** The router's job of an engagement (eng-<engagementId>), as the business reads it. */
+export const routerJob = (engagementId) => backend("GET", `/routing/jobs/eng-${encodeURIComponent(engagementId)}?${ROUTER}`);

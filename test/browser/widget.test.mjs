@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HOST, NATIVE, SB, agentJoins, backend, log, newPage, openChat, revokeTokens, say, updateSettings, visitorSession } from "./helpers.mjs";
-import { agentAtWork, connectBots, expectedLine, positionRequest, queueLine, rateRequest, responseTo, socketReady, staffLogin, tapRealtime } from "./center.mjs";
+import { agentAtWork, connectBots, expectedLine, leaveRequest, positionRequest, queueLine, rateRequest, responseTo, routerJob, socketReady, staffLogin, tapRealtime } from "./center.mjs";
 
 test("a visitor chats with an agent: messages, typing, read receipts, unread badge, history after reload", async () => {
   const { ctx, page } = await newPage();
@@ -357,6 +357,9 @@ let disconnectBots;
 
 const exactly = (text) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 
+/** Whether the element has the keyboard focus (inside the widget's shadow root). */
+const hasFocus = (loc) => loc.evaluate((el) => el.getRootNode().activeElement === el);
+
 /** A new visitor who asks the bot for a person; answers the first position. */
 async function waitingCustomer(page, tap, name) {
   await page.goto(HOST + "/");
@@ -484,6 +487,121 @@ test("the agent joins and the line goes; the agent ends, the customer rates (4 s
   }
 });
 
+test("the customer ends the chat while waiting: asked first, keyboard only; the job is cancelled, the line goes; writing again starts over with the bot", async () => {
+  disconnectBots ??= await connectBots();
+  const { ctx, page } = await newPage();
+  try {
+    const tap = await tapRealtime(page);
+    await page.goto(HOST + "/");
+    await page.getByRole("button", { name: "Open chat" }).click();
+    await page.getByLabel("Your name").fill("Nur");
+    await page.getByRole("button", { name: "Start chat" }).click();
+    await socketReady(page);
+    // The bot greets: a contact-center conversation is live, and may be ended.
+    const greetings = log(page).locator(".msg:not(.mine) .text", { hasText: /^Hi .+! Type "agent" for a person\.$/ });
+    await greetings.first().waitFor();
+    const end = page.getByRole("button", { name: "End chat" });
+    await end.waitFor();
+    await say(page, "I want to talk to an agent, please");
+    const p = await tap.next("engagementQueuePosition");
+    const line = queueLine(page);
+    await line.filter({ hasText: exactly(expectedLine("en", p)) }).waitFor();
+    assert.equal((await routerJob(p.engagementId)).status, "queued");
+
+    // Enter asks first; Escape puts the question away, not the panel.
+    await end.focus();
+    await page.keyboard.press("Enter");
+    const question = page.getByRole("group", { name: "End this chat?" });
+    await question.waitFor();
+    assert.equal(await end.getAttribute("aria-expanded"), "true");
+    const yes = question.getByRole("button", { name: "Yes, end it" });
+    assert.ok(await hasFocus(yes), "the question has the focus");
+    await question.getByRole("button", { name: "Keep chatting" }).waitFor();
+    await page.keyboard.press("Escape");
+    await question.waitFor({ state: "hidden" });
+    assert.ok(await hasFocus(end), "the focus is back on End chat");
+    assert.ok(await page.getByRole("dialog", { name: "Chat with demo" }).isVisible(), "the panel stays open");
+    assert.equal((await routerJob(p.engagementId)).status, "queued", "nothing ends without a yes");
+
+    // Asked again, and yes.
+    await page.keyboard.press("Enter");
+    await question.waitFor();
+    const left = responseTo(page, leaveRequest);
+    await page.keyboard.press("Enter");
+    const res = await left;
+    assert.equal(new URL(res.url()).pathname, `/engagements/${encodeURIComponent(p.engagementId)}:leave`);
+    assert.match(res.request().headers().authorization || "", /^Bearer /);
+    assert.deepEqual([res.status(), await res.json()], [200, { engagementId: p.engagementId, state: "ended", rate: false }]);
+    await log(page).getByText("You ended the chat.", { exact: true }).waitFor();
+    await page.locator(".queue:empty").waitFor({ state: "attached" });
+    await end.waitFor({ state: "hidden" });
+    assert.ok(await question.isHidden());
+    assert.equal(await page.locator("form.rate").count(), 0, "no agent had it: no rating");
+    assert.ok(await hasFocus(page.getByLabel("Message", { exact: true })), "the focus goes to the message box");
+    // The router's job was cancelled as abandoned (GET with the access key).
+    const job = await routerJob(p.engagementId);
+    assert.deepEqual([job.status, job.dispositionCode], ["cancelled", "abandoned"], JSON.stringify(job));
+
+    // Writing again starts a new conversation with the bot, which may be ended too.
+    await say(page, "Actually, one more question");
+    await greetings.nth(1).waitFor();
+    await end.waitFor();
+  } finally {
+    await ctx.close();
+  }
+});
+
+test("the customer ends the chat an agent has: the agent leaves and the rating form asks at once", async () => {
+  disconnectBots ??= await connectBots();
+  const agent = await agentAtWork("agent1", "demo-agent-1");
+  const supervisor = await staffLogin("supervisor", "demo-supervisor-1");
+  const { ctx, page } = await newPage();
+  try {
+    const tap = await tapRealtime(page);
+    const first = await waitingCustomer(page, tap, "Wulan");
+    const id = encodeURIComponent(first.engagementId);
+    // Earlier tests' customers may wait too; the agent takes this one.
+    await agent.available();
+    const offer = await agent.offerFor(first.engagementId);
+    await agent.call("POST", `/agent/offers/${encodeURIComponent(offer.offerId)}:accept?${NATIVE}`);
+    await agent.offline();
+    await log(page).getByText(`${agent.user.displayName} joined the chat.`).waitFor();
+    await page.locator(".queue:empty").waitFor({ state: "attached" });
+
+    const end = page.getByRole("button", { name: "End chat" });
+    await end.click();
+    const question = page.getByRole("group", { name: "End this chat?" });
+    const left = responseTo(page, leaveRequest);
+    await question.getByRole("button", { name: "Yes, end it" }).click();
+    const res = await left;
+    assert.deepEqual([res.status(), await res.json()], [200, { engagementId: first.engagementId, state: "wrapUp", rate: true }]);
+    const form = page.getByRole("form", { name: "How did we do?" });
+    await form.waitFor();
+    assert.ok(await hasFocus(form.getByRole("button", { name: "1 of 5" })), "the focus goes to the rating");
+    await log(page).getByText("You ended the chat.", { exact: true }).waitFor();
+    await log(page).getByText(`${agent.user.displayName} left the chat.`).waitFor();
+    await end.waitFor({ state: "hidden" });
+    // The server's engagementEnded comes as well: still one form.
+    const ended = await tap.next("engagementEnded", (e) => e.engagementId === first.engagementId);
+    assert.equal(ended.rate, true);
+    assert.equal(await page.locator("form.rate").count(), 1);
+    assert.equal((await supervisor.call("GET", `/engagements/${id}?${NATIVE}`)).state, "wrapUp", "the agent wraps up");
+
+    await form.getByRole("button", { name: "5 of 5" }).click();
+    const rated = responseTo(page, rateRequest);
+    await form.getByRole("button", { name: "Send" }).click();
+    assert.equal((await rated).status(), 200);
+    await page.getByRole("status").filter({ hasText: "Thank you for your feedback" }).waitFor();
+    await agent.call("POST", `/engagements/${id}:wrapUp?${NATIVE}`, { dispositionCode: "noResponse" });
+    const done = await supervisor.call("GET", `/engagements/${id}?${NATIVE}`);
+    assert.deepEqual([done.state, done.dispositionCode, done.rating], ["ended", "noResponse", 5]);
+  } finally {
+    await agent.offline().catch(() => {});
+    await agent.ctx.close();
+    await ctx.close();
+  }
+});
+
 test("Indonesian: the queue line and the rating speak the visitor's language; Skip puts the rating away", async () => {
   disconnectBots ??= await connectBots();
   const { ctx, page } = await newPage({ locale: "id-ID" });
@@ -504,6 +622,12 @@ test("Indonesian: the queue line and the rating speak the visitor's language; Sk
     // The wording with an estimate, from a frame the test plays on the socket.
     tap.send({ type: "event", name: "engagementQueuePosition", data: { ...p, position: 4, estimatedWaitMinutes: 6 } });
     await line.filter({ hasText: exactly("Menunggu agen — Anda nomor 4 dalam antrean, sekitar 6 menit") }).waitFor();
+    const end = page.getByRole("button", { name: "Akhiri obrolan" });
+    await end.click();
+    const question = page.getByRole("group", { name: "Akhiri obrolan ini?" });
+    await question.getByRole("button", { name: "Ya, akhiri" }).waitFor();
+    await question.getByRole("button", { name: "Lanjutkan obrolan" }).click();
+    await question.waitFor({ state: "hidden" });
 
     // The rating form in Indonesian, from an engagementEnded the test plays
     // (no agent takes this one); Skip sends nothing.
@@ -513,6 +637,7 @@ test("Indonesian: the queue line and the rating speak the visitor's language; Sk
     const form = page.getByRole("form", { name: "Bagaimana layanan kami?" });
     await form.waitFor();
     await page.locator(".queue:empty").waitFor({ state: "attached" });
+    await end.waitFor({ state: "hidden" });
     for (const n of [1, 2, 3, 4, 5]) await form.getByRole("button", { name: `${n} dari 5` }).waitFor();
     await form.getByLabel("Komentar (opsional)").waitFor();
     await form.getByRole("button", { name: "Kirim" }).waitFor();

@@ -1,12 +1,71 @@
 // The contact-center part of the widget (docs/contactcenter.md, "The
 // waiting customer"): the visitor's place in the queue while they wait for
-// an agent, and the rating the widget asks for when the agent ends the
-// conversation. Built from the catalogue and numbers only: nothing the
-// server sends becomes markup.
+// an agent, "End chat", and the rating the widget asks for when the
+// conversation with an agent ends. Built from the catalogue and numbers
+// only: nothing the server sends becomes markup.
 import { el } from "./render.js";
 
 /** The longest comment a rating may carry (the server's limit). */
 export const MAX_COMMENT = 2000;
+
+/** The engagement states in which the customer may end the chat. */
+export const LIVE_STATES = ["bot", "queued", "assigned"];
+
+/**
+ * "End chat": a button for the panel's header and the question it asks
+ * before anything ends (Yes calls confirm(); No or Escape puts it away).
+ * show(on) offers or withdraws it; a focus inside it then goes to
+ * onGone(). busy(on) makes it inert while the request runs (not disabled:
+ * a disabled button would drop the keyboard focus).
+ * @param {(k: string, vars?: object) => string} t
+ * @param {{confirm: () => void, onGone: () => void}} actions
+ */
+export function endChatControls(t, { confirm, onGone }) {
+  let pending = false;
+  const unlessBusy = (f) => () => pending || f();
+  const button = el("button", { type: "button", class: "end", text: t("endChat"), hidden: true, "aria-expanded": "false",
+    "aria-controls": "sb-end-confirm", onclick: unlessBusy(() => (box.hidden ? ask() : cancel())) });
+  const yes = el("button", { type: "button", class: "danger", text: t("endChatYes"), onclick: unlessBusy(confirm) });
+  const no = el("button", { type: "button", class: "skip", text: t("endChatNo"), onclick: unlessBusy(() => cancel()) });
+  const box = el("div", { id: "sb-end-confirm", class: "end-confirm", role: "group", "aria-labelledby": "sb-end-question", hidden: true,
+    onkeydown: (e) => {
+      if (e.key !== "Escape" || pending) return;
+      // Not the panel's Escape (which closes it): only the question goes.
+      e.stopPropagation();
+      cancel();
+    } },
+  el("p", { id: "sb-end-question", text: t("endChatQuestion") }), el("div", { class: "end-actions" }, yes, no));
+  const setOpen = (open) => {
+    box.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  };
+  const ask = () => {
+    setOpen(true);
+    yes.focus();
+  };
+  const cancel = () => {
+    setOpen(false);
+    button.focus();
+  };
+  return {
+    button, confirm: box,
+    show(on) {
+      if (on === !button.hidden) return;
+      const active = button.getRootNode().activeElement;
+      const hadFocus = active === button || box.contains(active);
+      button.hidden = !on;
+      setOpen(false);
+      if (!on && hadFocus) onGone();
+    },
+    busy(on) {
+      pending = on;
+      for (const b of [button, yes, no]) {
+        if (on) b.setAttribute("aria-disabled", "true");
+        else b.removeAttribute("aria-disabled");
+      }
+    },
+  };
+}
 
 /**
  * The status line for a position (a GET /webchat/position answer or an

@@ -16,6 +16,16 @@ export const css = `
 header { background: var(--sb-primary); color: #fff; padding: 12px 14px; display: flex; align-items: center; gap: 8px; }
 header h2 { font-size: 16px; margin: 0; flex: 1; }
 header button { background: transparent; border: 0; color: #fff; font-size: 22px; cursor: pointer; line-height: 1; padding: 4px 8px; }
+header button.end { font-size: 13px; line-height: 1.2; padding: 5px 9px; border: 1px solid rgba(255,255,255,.75); border-radius: 6px; }
+header button.end[aria-disabled="true"] { opacity: .6; cursor: default; }
+.end-confirm { padding: 10px 12px; background: #fdecea; color: #4a1010; border-bottom: 1px solid #f1c4c0; }
+.end-confirm[hidden] { display: none; }
+.end-confirm p { margin: 0 0 8px; font-size: 14px; font-weight: 600; }
+.end-actions { display: flex; gap: 8px; }
+.end-actions button { flex: 1; border-radius: 6px; padding: 8px 10px; font-size: 14px; cursor: pointer; }
+.end-actions button[aria-disabled="true"] { opacity: .6; cursor: default; }
+.end-actions .danger { background: #a4262c; color: #fff; border: 0; }
+.end-actions .skip { background: #fff; border: 1px solid #8a8886; color: #1b1b1b; }
 .status, .notice { font-size: 13px; padding: 6px 12px; margin: 0; background: #fff4ce; color: #4a3b00; }
 .status:empty, .notice[hidden] { display: none; }
 .queue { font-size: 13px; padding: 6px 12px; margin: 0; background: #e7f0fa; color: #123a63; }

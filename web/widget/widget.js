@@ -2,7 +2,7 @@
 // instance per page, inside a shadow root so neither page nor widget styles
 // leak into the other.
 import { ChatConnection, isAfter } from "../client/index.js";
-import { queueText, ratingForm } from "./center.js";
+import { LIVE_STATES, endChatControls, queueText, ratingForm } from "./center.js";
 import { bytes, cssColor, el, format, icon, safeHTML, safeURL } from "./render.js";
 import { fingerprint, SessionStore } from "./session.js";
 import { css } from "./style.js";
@@ -29,9 +29,11 @@ export class Widget {
     this.rendered = new Map(); // message id → element
     this.unread = 0;
     this.lastTypingSent = 0;
-    // Bumped by every live change of the queue line, so a position asked
-    // for over REST never overwrites news that came meanwhile.
+    // Bumped by every live change of the queue line or the engagement, so
+    // a position asked for over REST never overwrites news that came
+    // meanwhile.
     this.queueEpoch = 0;
+    this.engagement = null; // the live contact-center conversation: {id, state}
   }
 
   text(map) {
@@ -77,6 +79,7 @@ export class Widget {
     this.store.clear();
     this.showStatus("");
     this.showQueue(null);
+    this.setEngagement(null);
     this.showPrechat();
   }
 
@@ -110,10 +113,14 @@ export class Widget {
     this.notice = el("p", { class: "notice", hidden: c.open !== false });
     this.notice.textContent = c.open === false && c.businessHours ? this.text(c.businessHours.closedMessage) : "";
     this.body = el("div", { class: "body" });
+    this.closeButton = el("button", { type: "button", class: "close", "aria-label": this.t("closeChat"), text: "×", onclick: () => this.close() });
+    // "End chat", shown while a contact-center conversation is live, and
+    // the question it asks first.
+    this.ending = endChatControls(this.t, { confirm: () => this.leave(),
+      onGone: () => (this.textarea && this.textarea.isConnected ? this.textarea : this.closeButton).focus() });
     this.panel.append(
-      el("header", {}, el("h2", { text: title }),
-        el("button", { type: "button", "aria-label": this.t("closeChat"), text: "×", onclick: () => this.close() })),
-      this.notice, this.status, this.queue, this.body);
+      el("header", {}, el("h2", { text: title }), this.ending.button, this.closeButton),
+      this.ending.confirm, this.notice, this.status, this.queue, this.body);
     root.append(this.launcher, this.panel);
     document.body.append(this.host);
     this.showPrechat();
@@ -147,7 +154,7 @@ export class Widget {
     this.launcher.setAttribute("aria-expanded", "true");
     this.setUnread(0);
     const first = this.body.querySelector("textarea, input:not([type=file])");
-    (first || this.panel.querySelector("button")).focus();
+    (first || this.closeButton).focus();
     this.markRead();
   }
 
@@ -243,6 +250,7 @@ export class Widget {
     this.rendered = new Map();
     this.historyLoaded = false;
     this.showQueue(null);
+    this.setEngagement(null);
     this.ratingFor = "";
     this.buildChat();
     const conn = new ChatConnection({ endpoint: this.endpoint, token: s.token, resumeFrom: s.position, onTokenExpiring: () => this.refreshToken() });
@@ -258,16 +266,29 @@ export class Widget {
     conn.on("readReceiptReceived", mine((r) => this.showSeen(r)));
     conn.on("participantsAdded", mine((e) => {
       const added = e.participantsAdded || [];
-      // The bot left at the handoff: whoever joins now is the agent.
-      if (added.some((p) => !this.isMine(p.id))) this.showQueue(null);
       added.forEach((p) => this.sys("joined", p, e.version));
+      if (!added.some((p) => !this.isMine(p.id))) return;
+      // The bot left at the handoff: whoever joins now is the agent. Or a
+      // bot greets a new conversation. Either way the engagement changed.
+      this.showQueue(null);
+      this.restoreQueue(conn);
     }));
-    conn.on("engagementQueuePosition", mine((p) => this.showQueue(p)));
+    conn.on("engagementQueuePosition", mine((p) => {
+      this.showQueue(p);
+      this.setEngagement(p);
+    }));
     conn.on("engagementEnded", mine((e) => {
       this.showQueue(null);
+      if (!this.engagement || this.engagement.id === String(e.engagementId)) this.setEngagement(null);
       if (e.rate && e.engagementId) this.askRating(String(e.engagementId));
     }));
-    conn.on("participantsRemoved", mine((e) => (e.participantsRemoved || []).forEach((p) => this.sys("left", p, e.version))));
+    conn.on("participantsRemoved", mine((e) => {
+      const removed = e.participantsRemoved || [];
+      removed.forEach((p) => this.sys("left", p, e.version));
+      // The bot let go (a handoff, or its end), or the agent left (a
+      // transfer, or the end): ask where the conversation stands.
+      if (removed.some((p) => !this.isMine(p.id))) this.restoreQueue(conn);
+    }));
     conn.on("resync", () => {
       if (conn !== this.conn) return;
       this.loadHistory().catch(() => {});
@@ -486,23 +507,74 @@ export class Widget {
     this.queue.textContent = queueText(this.t, p);
   }
 
+  // setEngagement remembers the live contact-center conversation (a
+  // position answer or notification), or that there is none (null): "End
+  // chat" is offered while it is with the bot, waiting or with an agent.
+  setEngagement(p) {
+    const live = p && p.engagementId && LIVE_STATES.includes(p.state) ? { id: String(p.engagementId), state: p.state } : null;
+    this.queueEpoch++;
+    this.engagement = live;
+    this.ending.show(!!live);
+  }
+
   // restoreQueue asks where the customer stands after a reload or a
-  // resync: the notifications that said so are in the past.
+  // resync (the notifications that said so are in the past), or when
+  // someone joined or left the conversation.
   async restoreQueue(conn) {
     const epoch = this.queueEpoch;
     let p;
     try {
       p = await conn.request("GET", `/webchat/position?${NATIVE}&threadId=${encodeURIComponent(this.threadId)}`);
-    } catch {
-      return; // no conversation waiting (404), or the server cannot say now
+    } catch (e) {
+      // 404: no conversation in the contact center (any more).
+      if (e.status === 404 && conn === this.conn && epoch === this.queueEpoch) this.setEngagement(null);
+      return; // else the server cannot say now
     }
-    if (conn === this.conn && epoch === this.queueEpoch && p && p.threadId === this.threadId) this.showQueue(p);
+    if (conn === this.conn && epoch === this.queueEpoch && p && p.threadId === this.threadId) {
+      this.showQueue(p);
+      this.setEngagement(p);
+    }
+  }
+
+  // leave ends the conversation for the customer (POST
+  // /engagements/{id}:leave, after they confirmed): the queue line goes,
+  // and a conversation an agent had asks for a rating.
+  async leave() {
+    const e = this.engagement;
+    const conn = this.conn;
+    if (!e || !conn) return;
+    this.alert.textContent = "";
+    this.ending.busy(true);
+    let r;
+    try {
+      r = await conn.request("POST", `/engagements/${encodeURIComponent(e.id)}:leave?${NATIVE}`);
+    } catch (err) {
+      this.ending.busy(false);
+      if (conn !== this.conn) return;
+      if (err.status !== 409 && err.status !== 404) {
+        this.alert.textContent = this.t("endChatFailed");
+        return;
+      }
+      // Ended meanwhile (by the agent, or in another tab): as it stands now.
+      this.ending.show(false);
+      return this.restoreQueue(conn);
+    }
+    this.ending.busy(false);
+    if (conn !== this.conn) return;
+    this.showQueue(null);
+    this.setEngagement(null);
+    this.log.append(el("p", { class: "sys", text: this.t("youEnded"), "data-order": String(Date.now()) }));
+    this.scrollDown();
+    const form = r && r.rate ? this.askRating(e.id) : null;
+    // The button that had focus is gone: the rating, else the message box.
+    const star = form && form.querySelector(".star");
+    (star || this.textarea).focus();
   }
 
   // askRating puts the rating form above the composer, once per ended
   // engagement; the customer may rate, skip, or just keep chatting.
   askRating(id) {
-    if (this.ratingFor === id) return;
+    if (this.ratingFor === id) return this.rating.querySelector("form.rate");
     this.ratingFor = id;
     const conn = this.conn;
     const form = ratingForm(this.t, {
@@ -522,5 +594,6 @@ export class Widget {
     });
     this.rating.replaceChildren(form);
     this.scrollDown();
+    return form;
   }
 }
