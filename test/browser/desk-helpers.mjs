@@ -67,6 +67,8 @@ export async function customer(name, email, locale = "en") {
     read: (id) => rest(s.token, "POST", `${thread}/readReceipts?${CHAT}`, { chatMessageId: id }),
     messages: async () => (await rest(s.token, "GET", `${thread}/messages?${CHAT}&maxPageSize=200`)).value,
     receipts: async () => (await rest(s.token, "GET", `${thread}/readReceipts?${CHAT}`)).value,
+    /** The widget's "End chat": {engagementId, state, rate}. */
+    leave: (engagementId) => rest(s.token, "POST", `/engagements/${encodeURIComponent(engagementId)}:leave?${NATIVE}`),
   };
 }
 
@@ -132,6 +134,21 @@ export const offerCard = (page, name) => page.locator("article.offer", { hasText
 export const pane = (page) => page.locator("section.conversation");
 export const paneLog = (page) => pane(page).getByRole("log");
 export const reply = (page) => pane(page).getByLabel("Reply", { exact: true });
+
+/**
+ * The desk's notice (a whisper, say) is on screen and leaves the open
+ * conversation's header alone: it does not overlap it, and clicks go
+ * through it anyway.
+ */
+export async function toastClearsHeader(page) {
+  const toast = page.locator(".toast");
+  assert.equal(await toast.getAttribute("role"), "status", "the notice is announced");
+  const [t, head] = await Promise.all([toast.boundingBox(), pane(page).locator(".chat-head").boundingBox()]);
+  assert.ok(t && head, `the notice ${JSON.stringify(t)} and the header ${JSON.stringify(head)} are on screen`);
+  const overlap = t.x < head.x + head.width && head.x < t.x + t.width && t.y < head.y + head.height && head.y < t.y + t.height;
+  assert.ok(!overlap, `the notice ${JSON.stringify(t)} covers the conversation's header ${JSON.stringify(head)}`);
+  assert.equal(await toast.evaluate((el) => getComputedStyle(el).pointerEvents), "none", "clicks go through the notice");
+}
 
 export async function logout(page) {
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SB } from "./helpers.mjs";
-import { asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff } from "./desk-helpers.mjs";
+import { asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff, toastClearsHeader } from "./desk-helpers.mjs";
 
 test("a phone-sized screen shows one pane at a time, with a way back", async () => {
   const { ctx, page } = await deskPage({ viewport: { width: 390, height: 780 }, isMobile: true, hasTouch: true });
@@ -48,8 +48,17 @@ test("a phone-sized screen shows one pane at a time, with a way back", async () 
       await page.reload();
       await page.locator("button.conv", { hasText: "Rudi Hartono" }).click();
       await paneLog(page).getByText("Hello Rudi").waitFor();
-      await pane(page).getByRole("button", { name: "End", exact: true }).click();
-      await pane(page).getByRole("button", { name: "End conversation" }).click();
+      // A whisper's notice keeps off the conversation's header on a phone
+      // too: End is clicked while it is up.
+      const supervisor = await staff("supervisor", "demo-supervisor-1");
+      await supervisor("POST", `/engagements/${engagementId}/notes`, { content: "Offer the next delivery slot" });
+      const whisper = page.getByRole("status").filter({ hasText: "Sam Supervisor whispers: Offer the next delivery slot" });
+      await whisper.waitFor();
+      await toastClearsHeader(page);
+      await shot(page, "14-phone-whisper");
+      await pane(page).getByRole("button", { name: "End", exact: true }).click({ timeout: 3000 });
+      await pane(page).getByRole("button", { name: "End conversation" }).click({ timeout: 3000 });
+      assert.ok(await whisper.isVisible(), "the notice was still up: the clicks did not wait for it");
       const wrap = pane(page).getByRole("form", { name: "Wrap-up" });
       await wrap.getByLabel("Disposition", { exact: true }).selectOption("__other");
       await wrap.getByLabel("Disposition code").fill("billing-question");

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CHAT, SB, agentDesktop, rest, revokeTokens } from "./helpers.mjs";
-import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff, until } from "./desk-helpers.mjs";
+import { CHECKING, HANDOFF, asksForPerson, available, customer, deskPage, explain, login, logout, offerCard, pane, paneLog, reply, shot, staff, toastClearsHeader, until } from "./desk-helpers.mjs";
 
 test("an agent takes two customers from the bot, talks, switches, ends and wraps up", async () => {
   const supervisor = await staff("supervisor", "demo-supervisor-1");
@@ -466,6 +466,77 @@ test("an agent hands a conversation to a colleague picked by name and presence; 
         await agent2("POST", `/agent/offers/${encodeURIComponent(o.offerId)}:decline`).catch(() => {});
       }
     }
+    await ctx.close();
+  }
+});
+
+test("a whisper's notice never blocks End or Transfer; the customer ends the chat: the desk says so, goes to wrap-up and writes nothing more to the thread", async () => {
+  const supervisor = await staff("supervisor", "demo-supervisor-1");
+  const { ctx, page } = await deskPage({ viewport: { width: 1280, height: 820 } });
+  try {
+    await login(page);
+    await available(page);
+    const lina = await customer("Lina Marlina", "lina@example.com");
+    await asksForPerson(lina);
+    const card = offerCard(page, "Lina Marlina");
+    await card.waitFor({ timeout: 30000 });
+    await card.getByRole("button", { name: "Accept" }).click();
+    await paneLog(page).getByText("I want to talk to a person").waitFor();
+    const id = await pane(page).getAttribute("data-engagement");
+    await reply(page).fill("Hi Lina, one moment please.");
+    await reply(page).press("Enter");
+    await paneLog(page).locator(".msg.mine", { hasText: "Hi Lina, one moment please." }).waitFor();
+
+    // A whisper arrives; the header's buttons are clicked at once, while
+    // its notice is up (each click would otherwise wait it out, 6 s).
+    await supervisor("POST", `/engagements/${id}/notes`, { content: "Ask for the order number" });
+    const whisper = page.getByRole("status").filter({ hasText: "Sam Supervisor whispers: Ask for the order number" });
+    await whisper.waitFor();
+    await toastClearsHeader(page);
+    const now = { timeout: 3000 };
+    await pane(page).getByRole("button", { name: "End", exact: true }).click(now);
+    await pane(page).getByRole("button", { name: "Keep talking" }).click(now);
+    await pane(page).getByRole("button", { name: "Transfer" }).click(now);
+    await pane(page).getByRole("form", { name: "Transfer" }).getByRole("button", { name: "Cancel" }).click(now);
+    assert.ok(await whisper.isVisible(), "the notice was still up: the clicks did not wait for it");
+    await shot(page, "17-whisper-notice");
+
+    // The customer ends the chat (the widget's End chat). From here on
+    // the desk writes nothing to the customer's thread.
+    const writes = [];
+    page.on("request", (r) => r.method() !== "GET" && r.url().includes(`/chat/threads/${encodeURIComponent(lina.threadId)}`) && writes.push(`${r.method()} ${r.url()}`));
+    const left = await lina.leave(id);
+    assert.deepEqual([left.state, left.rate], ["wrapUp", true]);
+    await paneLog(page).locator(".sys", { hasText: /^The customer ended the chat\.$/ }).waitFor();
+    const wrap = pane(page).getByRole("form", { name: "Wrap-up" });
+    await wrap.waitFor();
+    const disposition = wrap.getByLabel("Disposition", { exact: true });
+    assert.ok(await disposition.evaluate((el) => el === document.activeElement), "straight to the wrap-up form");
+    assert.equal(await reply(page).count(), 0, "no reply box");
+    for (const name of ["End", "Transfer"]) assert.equal(await pane(page).getByRole("button", { name, exact: true }).count(), 0, `no ${name}`);
+    const item = page.locator("button.conv", { hasText: "Lina Marlina" });
+    await item.getByText("Wrap-up", { exact: true }).waitFor();
+    await item.locator(".preview", { hasText: "The customer ended the chat." }).waitFor();
+    await shot(page, "18-customer-left");
+    // The shortcuts: E ends nothing now, R goes to the wrap-up form.
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.keyboard.press("e");
+    assert.equal(await pane(page).getByRole("group", { name: "End this conversation?" }).count(), 0);
+    await page.keyboard.press("r");
+    assert.ok(await disposition.evaluate((el) => el === document.activeElement), "R: the wrap-up form");
+
+    await disposition.selectOption("resolved");
+    await wrap.getByLabel("Notes").fill("The customer left before the answer.");
+    await wrap.getByRole("button", { name: "Finish wrap-up" }).click();
+    await page.getByText("Conversation with Lina Marlina wrapped up.").waitFor();
+    await item.waitFor({ state: "detached" });
+    const ended = await supervisor("GET", `/engagements/${id}`);
+    assert.deepEqual([ended.state, ended.dispositionCode, ended.wrapUpNotes], ["ended", "resolved", "The customer left before the answer."]);
+    assert.deepEqual(writes, [], "the desk wrote to the thread after the customer left");
+    await logout(page);
+  } catch (err) {
+    await explain(page, "customer-left", err);
+  } finally {
     await ctx.close();
   }
 });

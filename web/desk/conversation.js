@@ -131,7 +131,10 @@ export class Conversation {
     this.stateBadge.hidden = st !== "wrapUp";
     this.endButton.hidden = st !== "assigned";
     this.transferButton.hidden = st !== "assigned";
-    if (st !== "assigned") this.transferBox.hidden = true;
+    if (st !== "assigned") {
+      this.confirmBox.hidden = true;
+      this.transferBox.hidden = true;
+    }
     this.title.textContent = this.name;
     this.queueTag.textContent = this.desk.queueName(this.e.queueId);
     this.queueTag.hidden = !this.e.queueId;
@@ -594,6 +597,24 @@ export class Conversation {
     this.renderInfo();
   }
 
+  /**
+   * The customer ended the chat: the engagement is in wrap-up and the
+   * agent is no longer in the thread, so nothing here writes to it again;
+   * the wrap-up form takes the composer's place.
+   */
+  customerLeft() {
+    if (!["assigned", "wrapUp"].includes(this.e.state)) return;
+    clearTimeout(this.typingTimer);
+    this.typing.textContent = "";
+    const text = this.t("customerLeft");
+    this.sysText(text, `customerLeft|${this.id}`, Date.now());
+    this.preview = text;
+    if (!this.isVisible()) this.unread++;
+    this.update({ state: "wrapUp" });
+    // Then as the server has it (a supervisor may have moved it since).
+    this.refresh();
+  }
+
   moved() {
     if (this.gone) return;
     this.gone = true;
@@ -712,7 +733,7 @@ export class Conversation {
 
   typed() {
     const now = Date.now();
-    if (now - this.lastTypingSent < TYPING_EVERY_MS || !this.textarea.value.trim() || this.textarea.value.startsWith("/")) return;
+    if (this.e.state !== "assigned" || now - this.lastTypingSent < TYPING_EVERY_MS || !this.textarea.value.trim() || this.textarea.value.startsWith("/")) return;
     this.lastTypingSent = now;
     this.thread.sendTypingNotification({ senderDisplayName: this.desk.myName || undefined }).catch(() => {});
   }
@@ -738,7 +759,7 @@ export class Conversation {
     const file = this.fileInput.files[0];
     this.fileInput.value = "";
     this.alert.textContent = "";
-    if (!file) return;
+    if (!file || this.e.state !== "assigned") return;
     try {
       const a = await this.thread.uploadAttachment(file);
       // Signed links may come relative to the server.

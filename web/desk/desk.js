@@ -208,6 +208,13 @@ export class Desk {
     conn.on("connectionStateChanged", mine((s) => this.connState(s)));
     conn.on("agentOfferIssued", mine((o) => this.addOffer(o, true)));
     conn.on("agentOfferEnded", mine((o) => this.offerEnded(o)));
+    // The customer ended the chat (the widget's "End chat"): the agent has
+    // left the thread and wraps up.
+    conn.on("engagementCustomerLeft", mine((d) => {
+      const c = (d && this.conversations.get(d.engagementId)) || (d && this.byThread(d.threadId));
+      if (c) c.customerLeft();
+      else this.reload().catch(() => {});
+    }));
     const route = (f) => mine((d) => {
       const c = this.byThread(d.threadId);
       if (c) f(c, d);
@@ -285,13 +292,16 @@ export class Desk {
       this.langSwitch(),
       el("button", { type: "button", class: "ghost", text: "?", title: t("shortcuts"), "aria-label": t("shortcuts"), onclick: () => this.showHelp() }),
       el("span", { class: "me", text: this.myName }),
-      el("button", { type: "button", class: "ghost", text: t("logout"), onclick: () => this.logout() }));
+      el("button", { type: "button", class: "ghost", text: t("logout"), onclick: () => this.logout() }),
+      // Notices: over the list pane's foot, or the top bar on phones
+      // (desk.css); never over a conversation.
+      this.toastBox);
     const side = el("div", { class: "side" },
       el("section", { class: "offers-section", "aria-labelledby": "offers-title" }, el("h2", { id: "offers-title", text: t("offers") }), this.offersEmpty, this.offerList),
       el("section", { class: "convs-section", "aria-labelledby": "convs-title" },
         el("h2", { id: "convs-title" }, el("span", { text: t("conversations") }), this.convCount), this.convEmpty, this.convList));
     this.app = el("div", { class: "app", "data-view": "list", "data-info": "closed", "aria-busy": "true" }, header, this.statusBar,
-      el("main", { class: "panes" }, side, this.chat, this.infoPane), this.toastBox, this.help);
+      el("main", { class: "panes" }, side, this.chat, this.infoPane), this.help);
     this.root.replaceChildren(this.app);
     this.showEmptyChat();
     this.tick = setInterval(() => this.countdown(), 1000);
@@ -436,6 +446,7 @@ export class Desk {
       this.worker = w || this.worker;
       this.setPresenceShown((w && w.presence) || { status, reasonCode: reason });
     } catch {
+      if (!this.app) return; // the session ended: the login form says so
       this.toast(this.t("presenceFailed"));
       this.setPresenceShown(this.presence || { status: "offline" });
     }
