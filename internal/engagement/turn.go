@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-cc/switchboard/internal/bot"
@@ -116,21 +117,63 @@ func (s *Service) customerWrote(ctx context.Context, d chatEvent) error {
 			return err
 		}
 	}
-	if e.State != StateBot || d.Sender.RawID != e.Customer || !newer(d.MessageID, e.LastMessage) {
+	if e.State != StateBot || d.Sender.RawID != e.Customer {
 		return nil
+	}
+	// Events may come late or out of order (a redelivery after a crash,
+	// a retry, another node): the bot takes, oldest first, every message
+	// of the customer's it has not taken yet; an event whose message was
+	// already taken finds nothing to do.
+	pending, err := s.untaken(ctx, &e)
+	if err != nil || len(pending) == 0 {
+		return err
 	}
 	b, err := s.Store.Bot(ctx, t, e.Bot)
 	if err != nil {
-		return s.handoff(ctx, &e, nil, handoffReq{reason: ReasonBotFailed}, nil, d.MessageID)
+		return s.handoff(ctx, &e, nil, handoffReq{reason: ReasonBotFailed}, nil, pending[len(pending)-1].ID)
 	}
-	var r botReply
-	switch b.Kind {
-	case BotFlow:
-		r = s.flowTurn(ctx, &e, &b, flow.Input{Kind: flow.Message, Text: d.Body})
-	default:
-		r = s.webhookTurn(ctx, &e, &b, s.activity(&e, &b, bot.TypeMessage, d.Body, d.MessageID))
+	for _, m := range pending {
+		if e.State != StateBot {
+			break
+		}
+		var r botReply
+		switch b.Kind {
+		case BotFlow:
+			r = s.flowTurn(ctx, &e, &b, flow.Input{Kind: flow.Message, Text: m.Content.Message})
+		default:
+			r = s.webhookTurn(ctx, &e, &b, s.activity(&e, &b, bot.TypeMessage, m.Content.Message, m.ID))
+		}
+		if err := s.apply(ctx, &e, &b, r, m.ID); err != nil {
+			return err
+		}
 	}
-	return s.apply(ctx, &e, &b, r, d.MessageID)
+	return nil
+}
+
+// untaken lists, oldest first, the customer's messages newer than the last
+// one the bot took.
+func (s *Service) untaken(ctx context.Context, e *Engagement) ([]conversation.Message, error) {
+	msgs, err := s.Chat.ListMessages(ctx, e.Customer, e.Thread, conversation.MessageQuery{Limit: 100})
+	if err != nil {
+		return nil, err
+	}
+	var out []conversation.Message
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Sender == e.Customer && m.DeletedAt == nil && (m.Type == conversation.TypeText || m.Type == conversation.TypeHTML) && newer(m.ID, e.LastMessage) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// before is the message id just before id (ids are millisecond stamps).
+func before(id string) string {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(n-1, 10)
 }
 
 // newer compares chat message ids (millisecond stamps, as decimal text).
@@ -151,6 +194,12 @@ func (s *Service) start(ctx context.Context, th conversation.ThreadID, customer 
 	now := s.now().UTC()
 	e := Engagement{Tenant: t, ID: ID(s.newID()), Thread: th, Customer: customer, Channel: meta["channel"],
 		Locale: meta["locale"], State: StateBot, CreatedAt: now, UpdatedAt: now}
+	if firstMessage != "" {
+		// The bot takes the message that started the engagement, and none
+		// the customer wrote in earlier ones. An engagement begun by a new
+		// thread takes every message in it.
+		e.LastMessage = before(firstMessage)
+	}
 	e.Contact = contact.ID(meta["contactId"])
 	b, err := s.channelBot(ctx, e.Channel, e.Locale)
 	if err != nil {
