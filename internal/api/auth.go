@@ -42,6 +42,10 @@ const CSRFHeader = "X-CSRF-Token"
 func (s *Server) authenticate(rt route, r *http.Request) (*http.Request, error) {
 	var p *Principal
 	var err error
+	if np, ok := r.Context().Value(nodeCallKey{}).(*Principal); ok && (rt.auth == authKey || rt.auth == authAdmin) {
+		ctx := tenant.With(r.Context(), np.Tenant)
+		return r.WithContext(context.WithValue(ctx, principalKey{}, np)), nil
+	}
 	switch rt.auth {
 	case authNone:
 		return r, nil

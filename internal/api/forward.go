@@ -31,6 +31,10 @@ type ForwardedRequest struct {
 	Host   string      `json:"host"`
 	Header http.Header `json:"header"`
 	Body   []byte      `json:"body"`
+	// Tenant is set on a node's own call for a tenant (the contact center
+	// driving the tenant's router from another node): it acts as the
+	// tenant's access key. Only nodes reach this path (over the bus).
+	Tenant tenant.ID `json:"tenant,omitempty"`
 }
 
 // ForwardedResponse is the other node's answer.
@@ -42,9 +46,16 @@ type ForwardedResponse struct {
 
 type forwardedKey struct{}
 
+// nodeCallKey carries the principal of a node's own forwarded call.
+type nodeCallKey struct{}
+
 // ServeForwarded answers a request another node carried here.
 func (s *Server) ServeForwarded(ctx context.Context, fr ForwardedRequest) ForwardedResponse {
-	r := httptest.NewRequestWithContext(context.WithValue(ctx, forwardedKey{}, true), fr.Method, fr.URL, bytes.NewReader(fr.Body))
+	ctx = context.WithValue(ctx, forwardedKey{}, true)
+	if fr.Tenant != "" {
+		ctx = context.WithValue(ctx, nodeCallKey{}, &Principal{Tenant: fr.Tenant, Key: true})
+	}
+	r := httptest.NewRequestWithContext(ctx, fr.Method, fr.URL, bytes.NewReader(fr.Body))
 	r.Host = fr.Host
 	r.Header = fr.Header
 	r.RemoteAddr = "forwarded"

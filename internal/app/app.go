@@ -182,6 +182,9 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 			return nil, err
 		}
 		owners = a.owners
+		// The contact center runs on every node; its router calls go to
+		// the node that runs the tenant's router.
+		a.Engagements.Router = clusterRouter{local: a.Router, owners: a.owners}
 	}
 	a.API = api.New(api.Config{
 		PublicURL:    cfg.PublicURL,

@@ -68,18 +68,21 @@ func (a *App) EnsureDemo(ctx context.Context) (DemoInfo, error) {
 // node starting beside another that does the same loses nothing.
 func (a *App) EnsureDemoCenter(ctx context.Context, t tenant.ID) error {
 	ctx = tenant.With(ctx, t)
+	// Through the contact center's router: in a cluster, the node that
+	// runs the tenant's router.
+	router := a.Engagements.Router
 	missing := func(kind routing.Kind, id string) bool {
-		_, err := a.Router.Get(ctx, kind, id)
+		_, err := router.Get(ctx, kind, id)
 		return errs.KindOf(err) == errs.KindNotFound
 	}
 	if missing(routing.KindDistributionPolicy, "demo-longest-idle") {
-		if _, _, err := a.Router.Upsert(ctx, routing.KindDistributionPolicy, "demo-longest-idle", map[string]any{
+		if _, _, err := router.Upsert(ctx, routing.KindDistributionPolicy, "demo-longest-idle", map[string]any{
 			"name": "Longest idle", "offerExpiresAfterSeconds": 30.0, "mode": map[string]any{"kind": "longestIdle"}}, 0); err != nil {
 			return fmt.Errorf("demo distribution policy: %w", err)
 		}
 	}
 	if missing(routing.KindQueue, "support") {
-		if _, _, err := a.Router.Upsert(ctx, routing.KindQueue, "support", map[string]any{"name": "Support", "distributionPolicyId": "demo-longest-idle"}, 0); err != nil {
+		if _, _, err := router.Upsert(ctx, routing.KindQueue, "support", map[string]any{"name": "Support", "distributionPolicyId": "demo-longest-idle"}, 0); err != nil {
 			return fmt.Errorf("demo queue: %w", err)
 		}
 	}
@@ -91,7 +94,7 @@ func (a *App) EnsureDemoCenter(ctx context.Context, t tenant.ID) error {
 		if p.Role != identity.RoleAgent || !missing(routing.KindWorker, engagement.WorkerID(p.ID)) {
 			continue
 		}
-		if _, _, err := a.Router.Upsert(ctx, routing.KindWorker, engagement.WorkerID(p.ID), map[string]any{
+		if _, _, err := router.Upsert(ctx, routing.KindWorker, engagement.WorkerID(p.ID), map[string]any{
 			"capacity": 100.0, "availableForOffers": false, "queues": []any{"support"},
 			"channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 20.0}},
 			"labels":   map[string]any{"agentId": string(p.ID), "name": p.DisplayName},

@@ -235,6 +235,13 @@ func (s *Service) AcceptOffer(ctx context.Context, p identity.PersonID, offerID 
 	}
 	if e.Assignment != assignment {
 		if err := s.join(ctx, &e, p, assignment); err != nil {
+			// Another node may have joined the agent meanwhile (the
+			// offer-accepted event): then the accept has done its work.
+			if errs.KindOf(err) == errs.KindConflict {
+				if again, rerr := s.Store.Engagement(ctx, tenant.MustFrom(ctx), eid); rerr == nil && again.Assignment == assignment {
+					return again, nil
+				}
+			}
 			return Engagement{}, err
 		}
 	}
