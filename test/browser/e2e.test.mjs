@@ -242,8 +242,7 @@ test("first contact: the Indonesian bot, the queue, the agent, the supervisor's 
 
     // ---- The end: wrap-up and rating ----
     step("agent ends the conversation: the widget asks for a rating");
-    // (The whisper's toast covers the header's End and Transfer buttons
-    // for its 6 seconds; the click waits until they can be clicked.)
+    // (The whisper's notice is still showing: it lets clicks through.)
     await pane(desk).getByRole("button", { name: "End", exact: true }).click();
     await pane(desk).getByRole("button", { name: "End conversation" }).click();
     const wrap = pane(desk).getByRole("form", { name: "Wrap-up" });
