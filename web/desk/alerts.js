@@ -7,6 +7,21 @@ export class Alerts {
   constructor() {
     this.audio = null;
     this.shown = new Map(); // tag → Notification
+    // Reading Notification.permission is a synchronous call to the browser
+    // process (up to 100 ms on a busy machine); a message arriving in a
+    // background conversation must not pay it, so it is read once and kept.
+    this.permission = this.readPermission();
+    try {
+      navigator.permissions?.query({ name: "notifications" }).then((st) => {
+        st.onchange = () => { this.permission = this.readPermission(); };
+      }).catch(() => {});
+    } catch {
+      /* no Permissions API: prepare() keeps it current */
+    }
+  }
+
+  readPermission() {
+    return "Notification" in window ? Notification.permission : "denied";
   }
 
   /** Unlocks sound and asks for notification permission; call from a click or key press. */
@@ -18,10 +33,11 @@ export class Alerts {
     } catch {
       this.audio = null;
     }
-    if ("Notification" in window && Notification.permission === "default") {
+    this.permission = this.readPermission();
+    if (this.permission === "default") {
       try {
         const p = Notification.requestPermission();
-        if (p && p.catch) p.catch(() => {});
+        if (p && p.then) p.then(() => { this.permission = this.readPermission(); }, () => {});
       } catch {
         /* old callback-only API: nothing to wait for */
       }
@@ -53,7 +69,7 @@ export class Alerts {
 
   /** A desktop notification (when allowed); clicking it brings the desk forward. */
   notify(tag, title, body, onclick) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (this.permission !== "granted") return;
     try {
       const n = new Notification(title, { body, tag, renotify: true });
       n.onclick = () => {
