@@ -144,6 +144,7 @@ func TestWebhookBotAnswersLaterThroughTheAPI(t *testing.T) {
 		verified                 bool
 	}
 	got := make(chan delivery, 10)
+	typed := make(chan string, 1)
 	var secret atomic.Pointer[[]byte]
 	secret.Store(&[]byte{})
 	botSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +159,12 @@ func TestWebhookBotAnswersLaterThroughTheAPI(t *testing.T) {
 		if act.Type == "message" || act.Type == "event" {
 			got <- delivery{act.ServiceURL, act.Conversation.ID, ok}
 		}
+		if act.Type == "typing" && ok {
+			select {
+			case typed <- act.Conversation.ID:
+			default:
+			}
+		}
 		w.WriteHeader(http.StatusAccepted) // answers later, through the API
 	}))
 	defer botSrv.Close()
@@ -169,6 +176,22 @@ func TestWebhookBotAnswersLaterThroughTheAPI(t *testing.T) {
 	secret.Store(&key)
 
 	_, _, v := startSession(t, s, map[string]any{"displayName": "Joko", "locale": "en"})
+	// The bot hears the customer typing (once the conversation is its).
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		resp, raw := bearer(t, s, v.token, "POST", "/chat/threads/"+url.PathEscape(v.thread)+"/typing"+chatv, map[string]any{})
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("typing: %d %s", resp.StatusCode, raw)
+		}
+		select {
+		case th := <-typed:
+			if th != v.thread {
+				t.Fatalf("typing for %s", th)
+			}
+			return nil
+		default:
+			return fmt.Errorf("no typing activity yet")
+		}
+	})
 	sendChat(t, s, v.token, v.thread, "Where is my parcel?")
 	d := <-got
 	if !d.verified || d.conversation != v.thread || !strings.Contains(d.serviceURL, "/botapi/") {

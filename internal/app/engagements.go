@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboard-cc/switchboard/internal/bus"
 	"github.com/switchboard-cc/switchboard/internal/channel/webchat"
+	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/event"
 	"github.com/switchboard-cc/switchboard/internal/identity"
@@ -28,11 +30,12 @@ import (
 const engagementConsumer = "engagements"
 
 type engagementFollower struct {
-	svc   *engagement.Service
-	lanes []chan jetstream.Msg
-	cc    jetstream.ConsumeContext
-	wg    sync.WaitGroup
-	stop  chan struct{}
+	svc    *engagement.Service
+	lanes  []chan jetstream.Msg
+	cc     jetstream.ConsumeContext
+	typing *nats.Subscription
+	wg     sync.WaitGroup
+	stop   chan struct{}
 }
 
 func startEngagementFollower(ctx context.Context, b *bus.Bus, svc *engagement.Service, lanes int) (*engagementFollower, error) {
@@ -69,6 +72,18 @@ func startEngagementFollower(ctx context.Context, b *bus.Bus, svc *engagement.Se
 	if err != nil {
 		f.close()
 		return nil, fmt.Errorf("engagements: consume: %w", err)
+	}
+	// Typing is not stored: it arrives on the bus's ephemeral subjects, to
+	// one node of the group.
+	f.typing, err = b.Conn().QueueSubscribe(b.EphemeralPrefix()+">", b.Durable("engagement-typing"), func(m *nats.Msg) {
+		var ev event.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Type == conversation.EventTypingInThread {
+			svc.CustomerTyping(context.Background(), ev)
+		}
+	})
+	if err != nil {
+		f.close()
+		return nil, fmt.Errorf("engagements: typing: %w", err)
 	}
 	return f, nil
 }
@@ -118,6 +133,9 @@ func (f *engagementFollower) run(lane chan jetstream.Msg) {
 }
 
 func (f *engagementFollower) close() {
+	if f.typing != nil {
+		_ = f.typing.Unsubscribe()
+	}
 	if f.cc != nil {
 		f.cc.Drain()
 	}

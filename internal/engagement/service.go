@@ -148,6 +148,7 @@ type Service struct {
 	ticker sync.WaitGroup
 
 	positions sync.Map // ID → last position announced (int)
+	typing    sync.Map // tenant|ID → when a bot was last told the customer types
 }
 
 // New wires the service.

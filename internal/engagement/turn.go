@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-cc/switchboard/internal/bot"
 	"github.com/switchboard-cc/switchboard/internal/bot/flow"
@@ -474,3 +475,39 @@ func (s *Service) BotActivities(ctx context.Context, id BotID, secret []byte, th
 	}
 	return s.apply(ctx, &e, &b, replyOf(acts), "")
 }
+
+// CustomerTyping passes a customer's typing on to a webhook bot that leads
+// the conversation (at most one typing activity every few seconds; best
+// effort, and never in the customer's way).
+func (s *Service) CustomerTyping(ctx context.Context, ev event.Event) {
+	ctx = tenant.With(ctx, ev.Tenant)
+	var d chatEvent
+	if json.Unmarshal(ev.Data, &d) != nil || d.ThreadID == "" {
+		return
+	}
+	e, err := s.Store.LiveEngagement(ctx, ev.Tenant, conversation.ThreadID(d.ThreadID))
+	if err != nil || e.State != StateBot || d.Sender.RawID != e.Customer {
+		return
+	}
+	key := string(ev.Tenant) + "|" + string(e.ID)
+	now := s.now()
+	if last, ok := s.typing.Load(key); ok && now.Sub(last.(time.Time)) < typingEvery {
+		return
+	}
+	s.typing.Store(key, now)
+	b, err := s.Store.Bot(ctx, ev.Tenant, e.Bot)
+	if err != nil || b.Kind != BotWebhook || b.Webhook == nil || s.Webhooks == nil {
+		return
+	}
+	act := bot.Typing(e.Thread, bot.ChannelAccount{ID: e.Customer, Role: bot.RoleUser}, bot.ChannelAccount{ID: b.Identity, Name: b.Name, Role: bot.RoleBot})
+	act.ChannelID = e.Channel
+	ep := bot.Endpoint{URL: b.Webhook.URL, Secret: b.Secret, Timeout: b.Webhook.timeout()}
+	s.ticker.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), bot.MaxTimeout)
+		defer cancel()
+		_, _ = s.Webhooks.Deliver(ctx, ep, act)
+	})
+}
+
+// typingEvery spaces the typing activities a bot gets.
+const typingEvery = 3 * time.Second
