@@ -229,29 +229,13 @@ type textAt struct {
 }
 
 // texts reads one text or a list of them.
-func (p *parser) texts(n *yaml.Node, path string) []textAt {
-	if n.Kind == yaml.SequenceNode {
-		if len(n.Content) == 0 {
-			p.errorf(n, path, "is an empty list")
-			return nil
-		}
-		var out []textAt
-		for i, c := range n.Content {
-			ip := fmt.Sprintf("%s[%d]", path, i)
-			if s, ok := p.text(c, ip); ok {
-				out = append(out, textAt{s, c, ip})
-			}
-		}
-		return out
-	}
-	if s, ok := p.text(n, path); ok {
-		return []textAt{{s, n, path}}
-	}
-	return nil
-}
+func (p *parser) texts(n *yaml.Node, path string) []textAt { return p.list(n, path, p.text) }
 
 // words reads one name or a list of them.
-func (p *parser) words(n *yaml.Node, path string) []textAt {
+func (p *parser) words(n *yaml.Node, path string) []textAt { return p.list(n, path, p.word) }
+
+// list reads one item or a non-empty list of them with read.
+func (p *parser) list(n *yaml.Node, path string, read func(*yaml.Node, string) (string, bool)) []textAt {
 	if n.Kind == yaml.SequenceNode {
 		if len(n.Content) == 0 {
 			p.errorf(n, path, "is an empty list")
@@ -260,13 +244,13 @@ func (p *parser) words(n *yaml.Node, path string) []textAt {
 		var out []textAt
 		for i, c := range n.Content {
 			ip := fmt.Sprintf("%s[%d]", path, i)
-			if s, ok := p.word(c, ip); ok {
+			if s, ok := read(c, ip); ok {
 				out = append(out, textAt{s, c, ip})
 			}
 		}
 		return out
 	}
-	if s, ok := p.word(n, path); ok {
+	if s, ok := read(n, path); ok {
 		return []textAt{{s, n, path}}
 	}
 	return nil
