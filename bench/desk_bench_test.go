@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
 
 const (
@@ -136,8 +138,7 @@ func BenchmarkDeskResponsiveness(b *testing.B) {
 		visitors[i] = deskCustomer{Name: name, ThreadID: v.ThreadID, Token: v.Token}
 		byThread[v.ThreadID] = true
 		// As a person would, after the bot's greeting.
-		greeted := false
-		for wait := time.Now().Add(30 * time.Second); !greeted && time.Now().Before(wait); time.Sleep(20 * time.Millisecond) {
+		switchboardtest.Eventually(b, 30*time.Second, func() error {
 			var page struct {
 				Value []struct {
 					Metadata map[string]string `json:"metadata"`
@@ -145,12 +146,12 @@ func BenchmarkDeskResponsiveness(b *testing.B) {
 			}
 			deskCall(hc, s.HTTPURL, "GET", "/chat/threads/"+url.PathEscape(v.ThreadID)+"/messages"+deskChatV, v.Token, nil, &page)
 			for _, m := range page.Value {
-				greeted = greeted || m.Metadata["role"] == "bot"
+				if m.Metadata["role"] == "bot" {
+					return nil
+				}
 			}
-		}
-		if !greeted {
-			b.Fatalf("%s: the bot did not greet", name)
-		}
+			return fmt.Errorf("%s: the bot did not greet", name)
+		})
 		for _, text := range []string{"Hello", "I want to talk to a person"} {
 			if status, raw := deskCall(hc, s.HTTPURL, "POST", "/chat/threads/"+url.PathEscape(v.ThreadID)+"/messages"+deskChatV, v.Token,
 				map[string]any{"content": text, "senderDisplayName": name}, nil); status != http.StatusCreated {
@@ -159,18 +160,7 @@ func BenchmarkDeskResponsiveness(b *testing.B) {
 		}
 	}
 	accepted := map[string]bool{}
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(accepted) < chats {
-		if time.Now().After(deadline) {
-			// Where the others are, for the log.
-			for _, v := range visitors {
-				if !accepted[v.ThreadID] {
-					_, raw := deskCall(hc, s.HTTPURL, "GET", "/webchat/position"+deskNativeV+"&threadId="+url.QueryEscape(v.ThreadID), v.Token, nil, nil)
-					b.Logf("%s: %s", v.Name, raw)
-				}
-			}
-			b.Fatalf("%d of %d conversations accepted in time", len(accepted), chats)
-		}
+	switchboardtest.Eventually(b, 2*time.Minute, func() error {
 		var offers struct {
 			Value []struct {
 				OfferID string            `json:"offerId"`
@@ -188,8 +178,11 @@ func BenchmarkDeskResponsiveness(b *testing.B) {
 			}
 			accepted[th] = true
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		if len(accepted) < chats {
+			return fmt.Errorf("%d of %d conversations accepted", len(accepted), chats)
+		}
+		return nil
+	})
 	var held struct {
 		Value []struct{ State string } `json:"value"`
 	}
