@@ -29,6 +29,10 @@ import (
 
 const engagementConsumer = "engagements"
 
+// engagementMaxDeliver bounds the tries of one event (a bug must not spin
+// forever); the last failure is logged as an error.
+const engagementMaxDeliver = 8
+
 type engagementFollower struct {
 	svc    *engagement.Service
 	lanes  []chan jetstream.Msg
@@ -49,7 +53,7 @@ func startEngagementFollower(ctx context.Context, b *bus.Bus, svc *engagement.Se
 	prefix := b.EventsPrefix()
 	cons, err := b.JetStream().CreateOrUpdateConsumer(ctx, b.EventsStream(), jetstream.ConsumerConfig{
 		Durable: b.Durable(engagementConsumer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: 60 * time.Second,
-		MaxAckPending: 4096, MaxDeliver: 8, DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: prefix + ">",
+		MaxAckPending: 4096, MaxDeliver: engagementMaxDeliver, DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: prefix + ">",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engagements: consumer: %w", err)
@@ -123,6 +127,12 @@ func (f *engagementFollower) run(lane chan jetstream.Msg) {
 			err := f.svc.HandleEvent(ctx, ev)
 			cancel()
 			if err != nil {
+				if md, merr := m.Metadata(); merr == nil && md.NumDelivered >= engagementMaxDeliver {
+					// The stream will not offer it again: say so loudly.
+					slog.Error("engagements: event given up after retries", "type", ev.Type, "tenant", ev.Tenant, "event", ev.ID, "err", err)
+					_ = m.Term()
+					continue
+				}
 				slog.Warn("engagements: event not handled; retrying", "type", ev.Type, "tenant", ev.Tenant, "err", err)
 				_ = m.NakWithDelay(2 * time.Second)
 				continue
