@@ -185,6 +185,10 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		// The contact center runs on every node; its router calls go to
 		// the node that runs the tenant's router.
 		a.Engagements.Router = clusterRouter{local: a.Router, owners: a.owners}
+		a.Engagements.Owns = func(ctx context.Context, t tenant.ID) bool {
+			mine, err := a.owners.Local(ctx, t)
+			return err == nil && mine
+		}
 	}
 	a.API = api.New(api.Config{
 		PublicURL:    cfg.PublicURL,

@@ -196,7 +196,11 @@ func (s *Service) RefreshPositions(ctx context.Context) error {
 		}
 		for i := range page {
 			e := page[i]
-			s.announcePosition(tenant.With(ctx, e.Tenant), &e)
+			tctx := tenant.With(ctx, e.Tenant)
+			if s.Owns != nil && !s.Owns(tctx, e.Tenant) {
+				continue // another node tells this tenant's customers
+			}
+			s.announcePosition(tctx, &e)
 		}
 		if len(page) < 200 {
 			return nil

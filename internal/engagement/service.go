@@ -131,6 +131,9 @@ type Deps struct {
 	Webhooks   WebhookBots
 	Lookups    Lookups
 	Channels   Channels
+	// Owns reports whether this node runs the tenant's router (nil: every
+	// tenant, a single node); only that node re-announces queue positions.
+	Owns func(ctx context.Context, t tenant.ID) bool
 	// PublicURL is where bots reach the API (the serviceUrl of activities).
 	PublicURL string
 	Log       *slog.Logger
