@@ -847,13 +847,19 @@ func engWaitState(t *testing.T, hc *http.Client, base string, v engVisitor, stat
 // engWithin polls cond until it returns nil or timeout passes, and returns
 // its last error: for checks that should not stop the test.
 func engWithin(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
 	for {
 		err := cond()
-		if err == nil || time.Now().After(deadline) {
-			return err
+		if err == nil {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+		select {
+		case <-deadline:
+			return err
+		case <-tick.C:
+		}
 	}
 }
 

@@ -67,7 +67,8 @@ func TestClientProtocol(t *testing.T) {
 	}
 }
 
-// TestCatalogues keeps the widget's and the agent desktop's languages
+// TestCatalogues keeps every page's languages (widget, agent desktop,
+// console, admin)
 // complete: every catalogue has exactly English's keys with the same
 // placeholders, and every key the code asks for exists.
 func TestCatalogues(t *testing.T) {
@@ -82,8 +83,24 @@ func TestCatalogues(t *testing.T) {
 			"cannedKey_greet", "canned_greet", "cannedKey_moment", "canned_moment", "cannedKey_checking", "canned_checking",
 			"cannedKey_anythingElse", "canned_anythingElse", "cannedKey_thanks", "canned_thanks",
 			"state_bot", "state_queued", "state_assigned", "state_wrapUp", "state_ended", "whisperFrom", "noteFrom"},
+		"console": {"connecting", "reconnecting", "state_bot", "state_queued", "state_assigned", "state_wrapUp", "state_ended",
+			"agents_available", "agents_busy", "agents_away", "agents_break", "agents_offline",
+			"kind_customer", "kind_bot", "kind_agent", "kind_other", "kind_system"},
+		"admin": {"section_users", "section_bots", "section_widget", "section_desk", "section_queues",
+			"role_agent", "role_supervisor", "role_admin", "kind_flow", "kind_webhook",
+			"day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun",
+			"dispositionCodes", "dispositionCodesCodeN", "dispositionCodesEnN", "dispositionCodesIdN", "dispositionCodesAdd",
+			"breakReasons", "breakReasonsCodeN", "breakReasonsEnN", "breakReasonsIdN", "breakReasonsAdd",
+			"username", "displayName", "role", "shortcut", "cannedTitle", "language", "cannedText", "code", "labelEn", "labelId",
+			"queueId", "queueName", "distributionPolicy", "agent", "queues", "skills", "capacity", "chatCost"},
 	}
-	for _, app := range []string{"widget", "desk"} {
+	// Keys common.js asks for, which both pages' catalogues must hold.
+	shared := []string{"languageSwitch", "tenant", "username", "password", "login", "loginMissing", "loginFailed", "forbidden",
+		"tooManyAttempts", "serverUnreachable", "otherPages", "logout"}
+	for _, app := range []string{"console", "admin"} {
+		dynamic[app] = append(dynamic[app], shared...)
+	}
+	for _, app := range []string{"widget", "desk", "console", "admin"} {
 		t.Run(app, func(t *testing.T) { checkCatalogues(t, app, dynamic[app]) })
 	}
 }
@@ -155,6 +172,14 @@ func TestWidgetBundleSize(t *testing.T) {
 func TestDeskBundleSize(t *testing.T) {
 	checkBundleSize(t, "desk.js", 60<<10)
 	checkBundleSize(t, "desk.css", 10<<10)
+}
+
+// TestConsoleBundleSize keeps the console's and the admin pages' code and
+// styles small (gzipped, as browsers fetch them).
+func TestConsoleBundleSize(t *testing.T) {
+	for name, budget := range map[string]int{"console.js": 30 << 10, "console.css": 6 << 10, "admin.js": 30 << 10, "admin.css": 6 << 10} {
+		checkBundleSize(t, name, budget)
+	}
 }
 
 func checkBundleSize(t *testing.T, name string, budget int) {
