@@ -160,8 +160,8 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 		Channels: webchatChannels{webchat: a.Webchat, tenants: a.Tenants}, PublicURL: cfg.PublicURL})
 	// Router events go to the outbox only when someone takes them: a
 	// webhook subscription, or the contact center (offers to desktops).
-	a.Router.SetEventFilter(func(ctx context.Context, t tenant.ID, typ string) bool {
-		return engagement.Wants(typ) || a.dispatcher.Wants(ctx, t, typ)
+	a.Router.SetEventFilter(func(ctx context.Context, t tenant.ID, typ string, job *routing.Job) bool {
+		return engagement.WantsJob(typ, job) || a.dispatcher.Wants(ctx, t, typ)
 	})
 	if cfg.RoutingRecord != "" {
 		rec, err := scenario.NewFileRecorder(cfg.RoutingRecord)

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/event"
+	"github.com/switchboard-cc/switchboard/internal/routing"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
 
@@ -46,6 +47,19 @@ func Wants(typ string) bool {
 		}
 	}
 	return false
+}
+
+// WantsJob reports whether the service consumes a router event of typ
+// about job: only offers of the jobs it created itself (a tenant's other
+// router traffic would otherwise flow through the contact center too).
+func WantsJob(typ string, job *routing.Job) bool {
+	if job == nil || !Wants(typ) {
+		return false
+	}
+	if id, _ := job.Labels["engagementId"].(string); id != "" {
+		return true
+	}
+	return strings.HasPrefix(job.ID, "eng-")
 }
 
 type wireID struct {

@@ -60,7 +60,7 @@ type Service struct {
 	outbox   Outbox
 	remote   RemoteRules
 	recorder Recorder
-	wanted   func(ctx context.Context, t tenant.ID, typ string) bool
+	wanted   func(ctx context.Context, t tenant.ID, typ string, job *Job) bool
 	now      func() time.Time
 	log      *slog.Logger
 
@@ -113,8 +113,9 @@ func (s *Service) Stop() {
 
 // SetEventFilter limits the router's events to those some consumer wants.
 // A busy router raises several events per job; written to the outbox and
-// relayed for nobody, they would cost more than the routing itself.
-func (s *Service) SetEventFilter(wanted func(ctx context.Context, t tenant.ID, typ string) bool) {
+// relayed for nobody, they would cost more than the routing itself. job is
+// the job the event is about (nil for worker events); it must not be kept.
+func (s *Service) SetEventFilter(wanted func(ctx context.Context, t tenant.ID, typ string, job *Job) bool) {
 	s.wanted = wanted
 }
 
@@ -306,7 +307,7 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		kept := facts[:0:0]
 		ctx := tenant.With(context.Background(), tr.t)
 		for _, f := range facts {
-			if s.wanted(ctx, tr.t, "Microsoft.Communication."+f.Kind) {
+			if s.wanted(ctx, tr.t, "Microsoft.Communication."+f.Kind, f.Job) {
 				kept = append(kept, f)
 			}
 		}
