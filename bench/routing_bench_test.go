@@ -67,6 +67,7 @@ func BenchmarkRoutingLifecycle(b *testing.B) {
 	r := s.App.Router
 	var seq atomic.Int64
 	b.SetParallelism(32) // × GOMAXPROCS(2) = 64 callers
+	profileTimed(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -115,6 +116,7 @@ func BenchmarkRoutingCreateToOffer(b *testing.B) {
 	const rate = 2000
 	lat := make([]time.Duration, b.N)
 	var wg sync.WaitGroup
+	profileTimed(b)
 	b.ResetTimer()
 	start := time.Now()
 	due := func(i int) time.Time { return start.Add(time.Duration(i) * time.Second / rate) }

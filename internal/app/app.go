@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/conversation"
 	"github.com/switchboard-cc/switchboard/internal/engagement"
 	"github.com/switchboard-cc/switchboard/internal/identity"
+	"github.com/switchboard-cc/switchboard/internal/journal"
 	"github.com/switchboard-cc/switchboard/internal/netguard"
 	"github.com/switchboard-cc/switchboard/internal/realtime"
 	"github.com/switchboard-cc/switchboard/internal/routing"
@@ -57,10 +58,12 @@ type App struct {
 	Router   *routing.Service
 	owners   *routerOwners
 	recorder *scenario.FileRecorder
-	Chat     *conversation.Service
-	Contacts *contact.Service
-	Webchat  *webchat.Service
-	Blobs    BlobStore
+	// routerJournal is where the router commits on the embedded store.
+	routerJournal *journal.Log
+	Chat          *conversation.Service
+	Contacts      *contact.Service
+	Webchat       *webchat.Service
+	Blobs         BlobStore
 	// Engagements is the contact center: bots, handoff, agents.
 	Engagements *engagement.Service
 	engagements *engagementFollower
@@ -154,6 +157,18 @@ func New(ctx context.Context, cfg config.Config) (*App, error) {
 	a.Webchat = webchat.NewService(st, ids, a.Chat, a.Contacts, visitorKey)
 	hooks := webhook.NewService(st, outbound, a.dispatcher, a.dispatcher)
 	a.Router = routing.NewService(routing.NewConfig(st, st), st, st, slog.Default())
+	if st.DB().Dialect() == store.SQLite {
+		// One process owns the file: its router commits to a journal
+		// beside it and checkpoints into it.
+		if a.routerJournal, err = journal.Open(filepath.Join(cfg.DataDir, "router-journal")); err != nil {
+			a.closeData()
+			return nil, err
+		}
+		if err := a.Router.UseJournal(ctx, a.routerJournal, st); err != nil {
+			a.closeData()
+			return nil, err
+		}
+	}
 	a.Router.SetRemoteRules(remoterules.New())
 	a.Engagements = engagement.New(engagement.Deps{Store: st, DeskStore: st, Tx: st, Outbox: st, Chat: a.Chat, Router: a.Router,
 		Identities: ids, People: a.People, Contacts: a.Contacts, Webhooks: bot.NewClient(outbound), Lookups: bot.NewLookups(outbound),
@@ -451,6 +466,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeData() {
+	if a.routerJournal != nil {
+		a.Router.Stop() // its last checkpoint needs the database
+		_ = a.routerJournal.Close()
+	}
 	if a.Bus != nil {
 		a.Bus.Close()
 	}

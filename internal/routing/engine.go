@@ -110,10 +110,13 @@ type Decision struct {
 // scores, and what excluded everyone else (the first few by id, and how
 // many in all).
 type Explanation struct {
-	Mode          Mode
-	Candidates    []Candidate
-	Excluded      map[string]string // worker → reason
-	ExcludedCount int
+	Mode Mode
+	// Candidates are the best candidates, best first: all of them, or
+	// enough for the offers made and the explanation kept.
+	Candidates     []Candidate
+	CandidateCount int               // all the eligible workers
+	Excluded       map[string]string // worker → reason
+	ExcludedCount  int
 }
 
 // Candidate is an eligible worker and its rank key.
@@ -137,16 +140,20 @@ type offer struct {
 }
 
 type worker struct {
+	// Ranking a queue reads these of each of its workers for every job,
+	// so they come first, together: each worker costs one trip to memory,
+	// not one per field.
+	// slots are the worker's channels indexed by the engine's channel
+	// numbers (a lookup without a map), kept in slotBuf while few.
+	slots     []chanSlot
+	used      int // capacity held by offers and assignments
+	wrapUntil time.Time
+	slotBuf   [2]chanSlot
 	WorkerSpec
-	used      int            // capacity held by offers and assignments
 	perChan   map[string]int // jobs (offered or assigned) per channel
 	offers    map[string]*offer
 	idleSince time.Time
-	wrapUntil time.Time
 	misses    int
-	// slots are the worker's channels indexed by the engine's channel
-	// numbers: ranking a queue looks a channel up without a map.
-	slots []chanSlot
 }
 
 type chanSlot struct {
@@ -260,7 +267,7 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		e.byQueue[q][s.ID] = true
 	}
 	w.WorkerSpec = s
-	w.slots = w.slots[:0]
+	w.slots = w.slotBuf[:0]
 	for name, c := range s.Channels {
 		n := e.channelNumber(name)
 		for len(w.slots) <= n {
@@ -662,7 +669,7 @@ func (e *Engine) match(now time.Time) []Decision {
 		if want <= 0 {
 			continue // ranking workers for a job that takes no more offers is wasted work
 		}
-		cands, why := e.candidates(j, p, now)
+		cands, why := e.candidates(j, p, now, max(want, maxExplained))
 		if p.Mode == Serial {
 			cands = j.nextInOrder(cands)
 		}
@@ -754,26 +761,25 @@ func (e *Engine) anyFree(queue string, now time.Time) bool {
 
 // candidates ranks the workers that may take j now, and says why the
 // others may not.
-func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Explanation) {
-	why := Explanation{Mode: p.Mode, Excluded: map[string]string{}}
+func (e *Engine) candidates(j *job, p Policy, now time.Time, keep int) ([]Candidate, Explanation) {
+	why := Explanation{Mode: p.Mode}
+	members := e.members(j.Queue)
+	switch p.Mode {
+	case RoundRobin, BestWorker, Serial:
+	default:
+		if keep < len(members) {
+			return e.bestIdle(j, p, now, keep, members)
+		}
+	}
 	// Only the queue's workers are considered (workers elsewhere are not
 	// listed as excluded: they were never candidates).
 	var cands []Candidate
 	var byCand []*worker // cands' workers, in the same order until ranked
-	for _, w := range e.members(j.Queue) {
-		id := w.ID
-		// The reasons of the first few exclusions are spelt out; the rest
-		// are counted (a queue of hundreds must not cost hundreds of
-		// strings per offer).
-		explain := len(why.Excluded) < maxExplained
-		if out, reason := e.excluded(w, j, p, now, explain); out {
-			if explain {
-				why.Excluded[id] = reason
-			}
-			why.ExcludedCount++
+	for _, w := range members {
+		if e.exclude(w, j, p, now, &why) {
 			continue
 		}
-		cands = append(cands, Candidate{Worker: id, Score: e.score(w, j, p)})
+		cands = append(cands, Candidate{Worker: w.ID, Score: e.score(w, j, p)})
 		byCand = append(byCand, w)
 	}
 	idle := func(a, b int) bool {
@@ -805,34 +811,106 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time) ([]Candidate, Expla
 	default:
 		// Longest idle among the least loaded (ACS: lowest load ratio,
 		// then idle time); the keys are read once, not per comparison.
-		type ranked struct {
-			c    Candidate
-			load float64
-			idle time.Time
+		rs := make([]idleRank, len(cands))
+		for i, w := range byCand {
+			rs[i] = idleRankOf(w)
 		}
-		rs := make([]ranked, len(cands))
-		for i, c := range cands {
-			w := byCand[i]
-			load := 1.0
-			if w.Capacity > 0 {
-				load = float64(w.used) / float64(w.Capacity)
-			}
-			rs[i] = ranked{c, load, w.idleSince}
-		}
-		slices.SortStableFunc(rs, func(a, b ranked) int {
+		slices.SortStableFunc(rs, func(a, b idleRank) int {
 			if a.load != b.load {
 				return cmp.Compare(a.load, b.load)
 			}
 			return a.idle.Compare(b.idle)
 		})
 		for i := range rs {
-			cands[i] = rs[i].c
+			cands[i] = Candidate{Worker: rs[i].w.ID, Score: e.score(rs[i].w, j, p)}
 		}
 	}
 	// A returning customer's last agent comes first when eligible.
 	if i := slices.IndexFunc(cands, func(c Candidate) bool { return c.Worker == j.Preferred }); i > 0 {
 		pref := cands[i]
 		cands = append([]Candidate{pref}, append(cands[:i:i], cands[i+1:]...)...)
+	}
+	why.Candidates, why.CandidateCount = cands, len(cands)
+	return cands, why
+}
+
+// exclude reports whether w may not take j now, and notes why in the
+// explanation: the reasons of the first few exclusions are spelt out, the
+// rest counted (a queue of hundreds must not cost hundreds of strings per
+// offer).
+func (e *Engine) exclude(w *worker, j *job, p Policy, now time.Time, why *Explanation) bool {
+	explain := len(why.Excluded) < maxExplained
+	out, reason := e.excluded(w, j, p, now, explain)
+	if !out {
+		return false
+	}
+	if explain {
+		if why.Excluded == nil {
+			why.Excluded = make(map[string]string, maxExplained)
+		}
+		why.Excluded[w.ID] = reason
+	}
+	why.ExcludedCount++
+	return true
+}
+
+// idleRank is a worker's place in longest-idle order: least loaded, then
+// idle longest.
+type idleRank struct {
+	w    *worker
+	load float64
+	idle time.Time
+}
+
+func idleRankOf(w *worker) idleRank {
+	load := 1.0
+	if w.Capacity > 0 {
+		load = float64(w.used) / float64(w.Capacity)
+	}
+	return idleRank{w, load, w.idleSince}
+}
+
+func (a idleRank) before(b idleRank) bool {
+	return a.load < b.load || (a.load == b.load && a.idle.Before(b.idle))
+}
+
+// bestIdle is the longest-idle ranking when only the first keep
+// candidates are used (offered, or shown in the explanation): they are
+// selected in one pass instead of sorting them all, in the order a stable
+// sort would give, and only they are scored.
+func (e *Engine) bestIdle(j *job, p Policy, now time.Time, keep int, members []*worker) ([]Candidate, Explanation) {
+	why := Explanation{Mode: p.Mode}
+	var buf [maxExplained + 1]idleRank
+	top := buf[:0]
+	var preferred *worker
+	for _, w := range members {
+		if e.exclude(w, j, p, now, &why) {
+			continue
+		}
+		why.CandidateCount++
+		if w.ID == j.Preferred {
+			preferred = w
+		}
+		r := idleRankOf(w)
+		if len(top) == keep && !r.before(top[keep-1]) {
+			continue
+		}
+		// After its equals: a stable sort keeps id order among them.
+		i := sort.Search(len(top), func(i int) bool { return r.before(top[i]) })
+		top = slices.Insert(top, i, r)
+		if len(top) > keep {
+			top = top[:keep]
+		}
+	}
+	cands := make([]Candidate, 0, len(top)+1)
+	if preferred != nil {
+		// A returning customer's last agent comes first when eligible.
+		cands = append(cands, Candidate{Worker: preferred.ID, Score: e.score(preferred, j, p)})
+	}
+	for _, r := range top {
+		if r.w != preferred && len(cands) < keep {
+			cands = append(cands, Candidate{Worker: r.w.ID, Score: e.score(r.w, j, p)})
+		}
 	}
 	why.Candidates = cands
 	return cands, why

@@ -129,7 +129,7 @@ const maxExplained = 10
 
 func explained(at time.Time, d Decision) TrailEntry {
 	e := TrailEntry{At: at, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer, Mode: d.Why.Mode,
-		CandidateCount: len(d.Why.Candidates), ExcludedCount: max(d.Why.ExcludedCount, len(d.Why.Excluded))}
+		CandidateCount: max(d.Why.CandidateCount, len(d.Why.Candidates)), ExcludedCount: max(d.Why.ExcludedCount, len(d.Why.Excluded))}
 	e.Candidates = d.Why.Candidates[:min(len(d.Why.Candidates), maxExplained)]
 	if len(d.Why.Excluded) <= maxExplained {
 		e.Excluded = d.Why.Excluded

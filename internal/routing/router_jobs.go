@@ -52,12 +52,51 @@ var readOnlyJob = []string{"status", "enqueuedAt", "assignments", "attachedWorke
 // write (classification and matching happen after that moment, as in ACS
 // where they run asynchronously) and the job's live state.
 func (r *Router) UpsertJob(cur *Job, id string, patch map[string]any, now time.Time) (*Job, Changes, error) {
-	var ch Changes
+	if cur == nil {
+		next, err := NewJob(id, patch)
+		if err != nil {
+			return nil, Changes{}, err
+		}
+		return r.CreateJob(next, now)
+	}
+	next, err := mergeJob(cur, id, patch)
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	if err := r.checkJobRefs(next); err != nil {
+		return nil, Changes{}, err
+	}
+	next.scores = cur.scores
+	if r.scores != nil {
+		next.scores = r.scores
+	}
+	return r.updateJob(cur, next, now)
+}
+
+// NewJob reads a new job from its creating patch. It needs nothing of the
+// router, so a caller can prepare the job before taking the router's lock
+// (see CreateJob).
+func NewJob(id string, patch map[string]any) (*Job, error) {
+	return mergeJob(nil, id, patch)
+}
+
+// CreateJob creates a job NewJob read; like UpsertJob with no current job.
+func (r *Router) CreateJob(next *Job, now time.Time) (*Job, Changes, error) {
+	if err := r.checkJobRefs(next); err != nil {
+		return nil, Changes{}, err
+	}
+	next.scores = r.scores
+	next.Status, next.CreatedAt = StatusCreated, now
+	return r.createJob(next, now)
+}
+
+// mergeJob merge-patches cur (nil: a new job) into the next job.
+func mergeJob(cur *Job, id string, patch map[string]any) (*Job, error) {
 	if err := ValidID(id); err != nil {
-		return nil, ch, err
+		return nil, err
 	}
 	if pid, ok := patch["id"].(string); ok && pid != id {
-		return nil, ch, invalid("id", "the body's id %q differs from the path's %q", pid, id)
+		return nil, invalid("id", "the body's id %q differs from the path's %q", pid, id)
 	}
 	var doc map[string]any
 	if cur != nil {
@@ -71,27 +110,11 @@ func (r *Router) UpsertJob(cur *Job, id string, patch map[string]any, now time.T
 	NormalizeKinds(patch)
 	doc = Merge(doc, patch)
 	doc["id"] = id
-	next, err := decodeJob(doc)
-	if err != nil {
-		return nil, ch, err
-	}
-	if err := r.checkJobRefs(next); err != nil {
-		return nil, ch, err
-	}
-	if r.scores != nil {
-		next.scores = r.scores
-	} else if cur != nil {
-		next.scores = cur.scores
-	}
-	if cur == nil {
-		next.Status, next.CreatedAt = StatusCreated, now
-		return r.createJob(next, now)
-	}
-	return r.updateJob(cur, next, now)
+	return jobFromDoc(doc)
 }
 
-// decodeJob reads and validates a job document after a merge.
-func decodeJob(doc map[string]any) (*Job, error) {
+// jobFromDoc reads and validates a job document after a merge.
+func jobFromDoc(doc map[string]any) (*Job, error) {
 	if doc["priority"] == nil {
 		doc["priority"] = 1.0
 	}

@@ -45,6 +45,8 @@ type JobStore interface {
 	RouterJob(ctx context.Context, t tenant.ID, id string) (JobRecord, error)
 	RouterJobs(ctx context.Context, t tenant.ID, f JobFilter, after string, limit int) ([]JobRecord, error)
 	LiveRouterJobs(ctx context.Context, t tenant.ID) ([]JobRecord, error)
+	// RouterJobIDs calls fn with the id of every stored job.
+	RouterJobIDs(ctx context.Context, t tenant.ID, fn func(id string)) error
 	SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []JobRecord, deleted []string) error
 }
 
@@ -63,6 +65,10 @@ type Service struct {
 	wanted   func(ctx context.Context, t tenant.ID, typ string, job *Job) bool
 	now      func() time.Time
 	log      *slog.Logger
+	journal  *journalState // nil: each commit is a database transaction
+	// checkpointEvery overrides checkpointInterval; negative: no
+	// checkpoints but those callers ask for (tests).
+	checkpointEvery time.Duration
 
 	mu      sync.Mutex
 	routers map[tenant.ID]*tenantRouter
@@ -81,6 +87,11 @@ type pendingWrite struct {
 	deleted   []string
 	events    []event.Event
 	done      chan error
+	// With a journal: the record, and where each job's encoding is in it.
+	journal bool
+	rec     []byte
+	spans   [][2]int
+	ids     []string
 }
 
 type tenantRouter struct {
@@ -95,10 +106,14 @@ type tenantRouter struct {
 	commit  bool // a goroutine is committing
 	timer   *time.Timer
 	wakeAt  time.Time
+	// ids are every job id the tenant has (filled once, with a journal).
+	ids     *idFilter
+	filling bool
 }
 
-// Stop ends every router's timers; state is already stored.
+// Stop ends every router's timers and stores what the journal holds.
 func (s *Service) Stop() {
+	s.stopJournal(context.Background())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopped = true
@@ -144,7 +159,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 	s.mu.Lock()
 	tr := s.routers[t]
 	if tr == nil {
-		tr = &tenantRouter{t: t}
+		tr = &tenantRouter{t: t, ids: newIDFilter()}
 		s.routers[t] = tr
 	}
 	s.mu.Unlock()
@@ -160,6 +175,12 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 		}
 		tr.r, tr.broken = r, false
 		defer tr.ready.Store(true)
+		if s.journal != nil && !tr.filling {
+			// Only with a journal: in a cluster another node may have
+			// written jobs this one has not seen.
+			tr.filling = true
+			go s.fillIDs(context.WithoutCancel(ctx), tr)
+		}
 		s.recordLoad(t, r, s.now())
 		// Offers the restart made are stored and announced like any others.
 		if len(restored.Facts) > 0 || len(restored.Jobs) > 0 {
@@ -187,6 +208,11 @@ func (s *Service) Warm(ctx context.Context) error {
 
 // load builds a tenant's router from its stored configuration and jobs.
 func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, Changes, error) {
+	// What the journal holds is stored first: the router loads from the
+	// database.
+	if err := s.checkpoint(ctx); err != nil {
+		return nil, Changes{}, fmt.Errorf("routing: load: %w", err)
+	}
 	r := NewRouter(uuid.NewString)
 	now := s.now()
 	for _, kind := range []Kind{KindDistributionPolicy, KindClassificationPolicy, KindExceptionPolicy, KindQueue, KindWorker} {
@@ -295,12 +321,17 @@ func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Cha
 // record turns changes into rows and events, under the tenant's lock (the
 // jobs change again after it is released).
 func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
-	w := &pendingWrite{done: make(chan error, 1), deleted: ch.Deleted}
+	w := &pendingWrite{done: make(chan error, 1), deleted: ch.Deleted, journal: s.journal != nil}
 	for _, j := range ch.Jobs {
 		j.Version++
-		// A copy now (the job changes again once the lock is released);
-		// the committer encodes it.
-		w.snapshots = append(w.snapshots, j.Clone())
+		if !w.journal {
+			// A copy now (the job changes again once the lock is
+			// released); the committer encodes it.
+			w.snapshots = append(w.snapshots, j.Clone())
+		}
+	}
+	if w.journal {
+		w.startRecord(tr.t, ch.Jobs)
 	}
 	facts := ch.Facts
 	if s.wanted != nil {
@@ -358,38 +389,12 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 			return
 		}
 		tr.mu.Unlock()
-		for _, w := range batch {
-			w.encode()
+		var err error
+		if s.journal != nil {
+			err = s.journalBatch(tr, batch)
+		} else {
+			err = s.commitBatch(ctx, tr, batch)
 		}
-		err := s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
-			var jobs []JobRecord
-			var deleted []string
-			var evs []event.Event
-			// A job written twice in the batch is stored once, last state.
-			last := map[string]int{}
-			for _, w := range batch {
-				for _, j := range w.jobs {
-					if i, ok := last[j.ID]; ok {
-						jobs[i] = j
-						continue
-					}
-					last[j.ID] = len(jobs)
-					jobs = append(jobs, j)
-				}
-				deleted = append(deleted, w.deleted...)
-				evs = append(evs, w.events...)
-			}
-			if len(deleted) > 0 {
-				jobs = dropDeleted(jobs, deleted)
-			}
-			if err := s.jobs.SaveRouterJobs(ctx, tr.t, jobs, deleted); err != nil {
-				return err
-			}
-			if len(evs) > 0 {
-				return s.outbox.Append(ctx, evs...)
-			}
-			return nil
-		})
 		if err != nil {
 			// Memory is ahead of the store now: reload on next use, and fail
 			// every call whose changes are not stored.
@@ -412,9 +417,50 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 	}
 }
 
-// encode turns the write's job snapshots into rows, once.
+// commitBatch stores a batch of writes in one database transaction.
+func (s *Service) commitBatch(ctx context.Context, tr *tenantRouter, batch []*pendingWrite) error {
+	for _, w := range batch {
+		w.encode()
+	}
+	return s.config.tx.InTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		var jobs []JobRecord
+		var deleted []string
+		var evs []event.Event
+		// A job written twice in the batch is stored once, last state.
+		last := map[string]int{}
+		for _, w := range batch {
+			for _, j := range w.jobs {
+				if i, ok := last[j.ID]; ok {
+					jobs[i] = j
+					continue
+				}
+				last[j.ID] = len(jobs)
+				jobs = append(jobs, j)
+			}
+			deleted = append(deleted, w.deleted...)
+			evs = append(evs, w.events...)
+		}
+		if len(deleted) > 0 {
+			jobs = dropDeleted(jobs, deleted)
+		}
+		if err := s.jobs.SaveRouterJobs(ctx, tr.t, jobs, deleted); err != nil {
+			return err
+		}
+		if len(evs) > 0 {
+			return s.outbox.Append(ctx, evs...)
+		}
+		return nil
+	})
+}
+
+// encode turns the write's job snapshots into rows, or finishes its
+// journal record, once.
 func (w *pendingWrite) encode() {
 	w.encoded.Do(func() {
+		if w.journal {
+			w.finishRecord()
+			return
+		}
 		for _, j := range w.snapshots {
 			doc, _ := json.Marshal(j)
 			w.jobs = append(w.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,

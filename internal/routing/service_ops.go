@@ -26,7 +26,9 @@ func (s *Service) Upsert(ctx context.Context, kind Kind, id string, patch map[st
 			return Changes{}, err
 		}
 		out, created = e, c
-		s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"config": map[string]any{"kind": string(kind), "id": id, "doc": cloneDoc(doc)}})
+		if s.recorder != nil {
+			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"config": map[string]any{"kind": string(kind), "id": id, "doc": cloneDoc(doc)}})
+		}
 		ch := r.SetConfig(kind, id, doc, now)
 		if kind == KindWorker {
 			out.Doc = viewDoc(r, id, doc)
@@ -94,6 +96,9 @@ func (s *Service) Delete(ctx context.Context, kind Kind, id string) error {
 
 // stored loads a job the router no longer holds.
 func (s *Service) stored(ctx context.Context, id string) (*Job, error) {
+	if j, ok, err := s.journaledJob(tenant.MustFrom(ctx), id); ok {
+		return j, err
+	}
 	rec, err := s.jobs.RouterJob(ctx, tenant.MustFrom(ctx), id)
 	if err != nil {
 		return nil, err
@@ -126,12 +131,23 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 	if err != nil {
 		return nil, false, err
 	}
+	tr, err := s.router(ctx)
+	if err != nil {
+		return nil, false, err
+	}
 	// A job the router does not hold is read before taking the lock: the
 	// lock serialises the tenant's routing, and a read under it would
-	// hold everyone up.
-	stored, err := s.stored(ctx, id)
-	if err != nil && errs.KindOf(err) != errs.KindNotFound {
-		return nil, false, err
+	// hold everyone up. A new id is not read at all.
+	var stored, fresh *Job
+	var freshErr error
+	if tr.ids.MayExist(id) {
+		if stored, err = s.stored(ctx, id); err != nil && errs.KindOf(err) != errs.KindNotFound {
+			return nil, false, err
+		}
+	} else {
+		// Almost certainly a creation: the job is read from its patch
+		// before the lock too.
+		fresh, freshErr = NewJob(id, patch)
 	}
 	err = s.do(ctx, func(r *Router, now time.Time) (Changes, error) {
 		r.resolved, r.scores = resolved, scores
@@ -154,13 +170,28 @@ func (s *Service) UpsertJob(ctx context.Context, id string, patch map[string]any
 			return Changes{}, errs.New(errs.KindPreconditionFailed, "PreconditionFailed", "the job changed since that ETag")
 		}
 		created = cur == nil
-		v, ch, err := r.UpsertJob(cur, id, patch, now)
+		var v *Job
+		var ch Changes
+		var err error
+		switch {
+		case created && freshErr != nil:
+			return Changes{}, freshErr
+		case created && fresh != nil:
+			v, ch, err = r.CreateJob(fresh, now)
+		default:
+			v, ch, err = r.UpsertJob(cur, id, patch, now)
+		}
 		if err != nil {
 			return ch, err
 		}
-		step := cloneDoc(patch)
-		step["id"] = id
-		s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"job": step})
+		if created {
+			tr.ids.Add(id)
+		}
+		if s.recorder != nil {
+			step := cloneDoc(patch)
+			step["id"] = id
+			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"job": step})
+		}
 		view = v
 		// The answer carries the version this call stores.
 		view.Version++
@@ -190,6 +221,9 @@ func (s *Service) GetJob(ctx context.Context, id string) (*Job, error) {
 
 // ListJobs pages jobs by id.
 func (s *Service) ListJobs(ctx context.Context, f JobFilter, after string, limit int) ([]*Job, error) {
+	if err := s.checkpoint(ctx); err != nil {
+		return nil, err
+	}
 	recs, err := s.jobs.RouterJobs(ctx, tenant.MustFrom(ctx), f, after, limit)
 	if err != nil {
 		return nil, err
@@ -241,6 +275,14 @@ func (s *Service) live(ctx context.Context, id string, step map[string]any, fn f
 	})
 }
 
+// stepIf builds a step to record only when the service records.
+func (s *Service) stepIf(build func() map[string]any) map[string]any {
+	if s.recorder == nil {
+		return nil
+	}
+	return build()
+}
+
 // jobStep is a recorded action on a job.
 func jobStep(action, id string, extra map[string]any) map[string]any {
 	m := map[string]any{"job": id}
@@ -252,7 +294,9 @@ func jobStep(action, id string, extra map[string]any) map[string]any {
 
 // CancelJob cancels a job.
 func (s *Service) CancelJob(ctx context.Context, id, note, disposition string) error {
-	step := jobStep("cancel", id, map[string]any{"note": note, "disposition": disposition})
+	step := s.stepIf(func() map[string]any {
+		return jobStep("cancel", id, map[string]any{"note": note, "disposition": disposition})
+	})
 	return s.live(ctx, id, step, func(r *Router, now time.Time) (Changes, error) { return r.Cancel(id, note, disposition, now) })
 }
 
@@ -262,14 +306,14 @@ func (s *Service) ReclassifyJob(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.live(ctx, id, jobStep("reclassify", id, nil), func(r *Router, now time.Time) (Changes, error) {
+	return s.live(ctx, id, s.stepIf(func() map[string]any { return jobStep("reclassify", id, nil) }), func(r *Router, now time.Time) (Changes, error) {
 		return r.withResolved(resolved, func() (Changes, error) { return r.Reclassify(id, now) })
 	})
 }
 
 // CompleteJob completes an assignment.
 func (s *Service) CompleteJob(ctx context.Context, id, assignment, note string) error {
-	return s.live(ctx, id, jobStep("complete", id, map[string]any{"note": note}), func(r *Router, now time.Time) (Changes, error) {
+	return s.live(ctx, id, s.stepIf(func() map[string]any { return jobStep("complete", id, map[string]any{"note": note}) }), func(r *Router, now time.Time) (Changes, error) {
 		return r.Complete(id, assignment, note, now)
 	})
 }
@@ -278,7 +322,7 @@ func (s *Service) CompleteJob(ctx context.Context, id, assignment, note string) 
 func (s *Service) CloseJob(ctx context.Context, id, assignment, disposition, note string, closeAt time.Time) error {
 	return s.live(ctx, id, nil, func(r *Router, now time.Time) (Changes, error) {
 		ch, err := r.Close(id, assignment, disposition, note, closeAt, now)
-		if err == nil {
+		if err == nil && s.recorder != nil {
 			extra := map[string]any{"disposition": disposition, "note": note}
 			if closeAt.After(now) {
 				extra["closeAfter"] = closeAt.Sub(now).String()
@@ -292,7 +336,7 @@ func (s *Service) CloseJob(ctx context.Context, id, assignment, disposition, not
 // UnassignJob takes a job back from its worker.
 func (s *Service) UnassignJob(ctx context.Context, id, assignment string, suspend bool) (int, error) {
 	var n int
-	err := s.live(ctx, id, jobStep("unassign", id, map[string]any{"suspend": suspend}), func(r *Router, now time.Time) (Changes, error) {
+	err := s.live(ctx, id, s.stepIf(func() map[string]any { return jobStep("unassign", id, map[string]any{"suspend": suspend}) }), func(r *Router, now time.Time) (Changes, error) {
 		var ch Changes
 		var err error
 		n, ch, err = r.Unassign(id, assignment, suspend, now)
@@ -307,7 +351,9 @@ func (s *Service) AcceptOffer(ctx context.Context, worker, offer string) (assign
 		aid, j, ch, err := r.Accept(worker, offer, now)
 		if err == nil {
 			assignment, job = aid, j.ID
-			s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"accept": map[string]any{"job": j.ID, "worker": worker}})
+			if s.recorder != nil {
+				s.recordStep(tenant.MustFrom(ctx), now, map[string]any{"accept": map[string]any{"job": j.ID, "worker": worker}})
+			}
 		}
 		return ch, err
 	})

@@ -165,3 +165,44 @@ func (s *Store) RouterTenants(ctx context.Context) ([]tenant.ID, error) {
 	}
 	return out, rows.Err()
 }
+
+// RouterJournalMark is the last router journal segment stored (0: none).
+func (s *Store) RouterJournalMark(ctx context.Context) (uint64, error) {
+	var seg int64
+	err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT segment FROM router_journal WHERE name = 'router'`).Scan(&seg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: router journal mark: %w", err)
+	}
+	return uint64(seg), nil
+}
+
+// SetRouterJournalMark records, in the caller's transaction, that the
+// router journal's segments up to seg are stored.
+func (s *Store) SetRouterJournalMark(ctx context.Context, seg uint64) error {
+	_, err := s.db.writer(ctx).ExecContext(ctx, `INSERT INTO router_journal (name, segment) VALUES ('router', $1)
+    ON CONFLICT (name) DO UPDATE SET segment = excluded.segment`, int64(seg))
+	if err != nil {
+		return fmt.Errorf("store: set router journal mark: %w", err)
+	}
+	return nil
+}
+
+// RouterJobIDs calls fn with the id of every stored job of a tenant.
+func (s *Store) RouterJobIDs(ctx context.Context, t tenant.ID, fn func(id string)) error {
+	rows, err := s.db.reader(ctx).QueryContext(ctx, `SELECT id FROM routing_jobs WHERE tenant_id = $1`, string(t))
+	if err != nil {
+		return fmt.Errorf("store: router job ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("store: router job ids: %w", err)
+		}
+		fn(id)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,230 @@
+package routing_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/errs"
+	"github.com/switchboard-cc/switchboard/internal/journal"
+	"github.com/switchboard-cc/switchboard/internal/routing"
+	"github.com/switchboard-cc/switchboard/internal/secret"
+	"github.com/switchboard-cc/switchboard/internal/store"
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
+	"github.com/switchboard-cc/switchboard/internal/tenant"
+)
+
+func journalStore(t *testing.T) *store.Store {
+	t.Helper()
+	box, err := secret.NewBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return store.New(db, box)
+}
+
+// journaledService is a router service committing to the journal in dir
+// that checkpoints only when a caller needs it, as if the process could
+// die at any moment between checkpoints.
+func journaledService(t *testing.T, st *store.Store, dir string, events bool) (*routing.Service, *journal.Log) {
+	t.Helper()
+	s := routing.NewService(routing.NewConfig(st, st), st, st, slog.New(slog.DiscardHandler))
+	s.SetEventFilter(func(context.Context, tenant.ID, string, *routing.Job) bool { return events })
+	routing.SetCheckpointEvery(s, -1)
+	log, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	if err := s.UseJournal(context.Background(), log, st); err != nil {
+		t.Fatal(err)
+	}
+	return s, log
+}
+
+func offered(t *testing.T, s *routing.Service, ctx context.Context, job string) (worker, offer string) {
+	t.Helper()
+	j, err := s.GetJob(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range j.Trail {
+		if e.Kind == routing.OfferIssued {
+			worker, offer = e.WorkerID, e.OfferID
+		}
+	}
+	if offer == "" {
+		t.Fatalf("%s was not offered (%s)", job, j.Status)
+	}
+	return worker, offer
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The router's changes are durable once journaled: a process that dies
+// before its checkpoint loses none of them, and the next one stores them
+// before any router loads.
+func TestJournalRecoversWhatWasNotCheckpointed(t *testing.T) {
+	st := journalStore(t)
+	dir := t.TempDir()
+	ctx := tenant.With(context.Background(), "acme")
+	a, _ := journaledService(t, st, dir, true)
+	_, _, err := a.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 600.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
+	must(t, err)
+	_, _, err = a.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
+	must(t, err)
+	for _, w := range []string{"w1", "w2"} {
+		_, _, err = a.Upsert(ctx, routing.KindWorker, w, map[string]any{"capacity": 1.0, "availableForOffers": true, "queues": []any{"q"},
+			"channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 1.0}}}, 0)
+		must(t, err)
+	}
+	job := func(id string) {
+		_, _, err := a.UpsertJob(ctx, id, map[string]any{"channelId": "chat", "queueId": "q", "labels": map[string]any{"tier": "gold", "n": 7.0}}, 0)
+		must(t, err)
+	}
+	// closed: offered, accepted, completed, closed (its worker is free again)
+	job("closed")
+	w, o := offered(t, a, ctx, "closed")
+	aid, _, err := a.AcceptOffer(ctx, w, o)
+	must(t, err)
+	must(t, a.CompleteJob(ctx, "closed", aid, "done"))
+	must(t, a.CloseJob(ctx, "closed", aid, "resolved", "", time.Time{}))
+	// assigned: held by its worker
+	job("assigned")
+	holder, o := offered(t, a, ctx, "assigned")
+	_, _, err = a.AcceptOffer(ctx, holder, o)
+	must(t, err)
+	// deleted: cancelled, then deleted
+	job("deleted")
+	must(t, a.CancelJob(ctx, "deleted", "", "gone"))
+	must(t, a.DeleteJob(ctx, "deleted"))
+	// queued: the other worker is offered it and does not answer
+	job("queued")
+
+	// Nothing reached the database yet; the service answers from the journal.
+	if _, err := st.RouterJob(ctx, "acme", "closed"); errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("the closed job was stored before any checkpoint: %v", err)
+	}
+	if j, err := a.GetJob(ctx, "closed"); err != nil || j.Status != routing.StatusClosed {
+		t.Fatalf("closed job from the journal: %v %v", j, err)
+	}
+	if _, err := a.GetJob(ctx, "deleted"); errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("deleted job: %v", err)
+	}
+
+	// The process dies in the middle of its next write.
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	slices.Sort(segs)
+	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, _ = f.Write([]byte{200, 1, 0, 0, 9, 9}) // half a record
+	f.Close()
+
+	b, _ := journaledService(t, st, dir, true)
+	want := map[string]routing.JobStatus{"closed": routing.StatusClosed, "assigned": routing.StatusAssigned, "queued": routing.StatusQueued}
+	for id, status := range want {
+		rec, err := st.RouterJob(ctx, "acme", id)
+		if err != nil || rec.Status != string(status) {
+			t.Fatalf("%s stored after recovery: %+v %v", id, rec.Status, err)
+		}
+	}
+	if _, err := st.RouterJob(ctx, "acme", "deleted"); errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("the deleted job is stored: %v", err)
+	}
+	closed, err := b.GetJob(ctx, "closed")
+	must(t, err)
+	if closed.Labels["tier"] != "gold" || closed.Labels["n"] != 7.0 || closed.DispositionCode != "resolved" || len(closed.Assignments) != 1 {
+		t.Fatalf("closed job after recovery: %+v", closed)
+	}
+	// The new process's router holds the assignment and its capacity.
+	held, err := b.GetJob(ctx, "assigned")
+	must(t, err)
+	for _, as := range held.Assignments {
+		if as.WorkerID != holder {
+			t.Fatalf("assigned to %s after recovery, want %s", as.WorkerID, holder)
+		}
+	}
+	e, err := b.Get(ctx, routing.KindWorker, holder)
+	must(t, err)
+	var view struct {
+		LoadRatio float64 `json:"loadRatio"`
+	}
+	must(t, json.Unmarshal(e.Doc, &view))
+	if view.LoadRatio != 1 {
+		t.Fatalf("%s has load %v after recovery though it holds a job", holder, view.LoadRatio)
+	}
+	jobs, err := b.ListJobs(ctx, routing.JobFilter{}, "", 10)
+	must(t, err)
+	if len(jobs) != 3 {
+		t.Fatalf("listed %d jobs after recovery, want 3", len(jobs))
+	}
+	// The events the first process raised reach the outbox, once.
+	entries, err := st.ClaimOutbox(ctx, time.Now(), time.Minute, 1000)
+	must(t, err)
+	kinds := map[string]int{}
+	for _, e := range entries {
+		kinds[e.Event.Type]++
+	}
+	for _, k := range []string{"RouterJobReceived", "RouterWorkerOfferAccepted", "RouterJobClosed", "RouterJobCancelled"} {
+		if kinds["Microsoft.Communication."+k] == 0 {
+			t.Errorf("no %s event in the outbox after recovery: %v", k, kinds)
+		}
+	}
+	if kinds["Microsoft.Communication.RouterJobReceived"] != 4 {
+		t.Errorf("%d RouterJobReceived events, want 4", kinds["Microsoft.Communication.RouterJobReceived"])
+	}
+	// Only the new process's segment is left.
+	if segs, _ := filepath.Glob(filepath.Join(dir, "*.log")); len(segs) != 1 {
+		t.Fatalf("segments after recovery: %v", segs)
+	}
+	// A third start finds nothing to replay: the mark says it is stored.
+	c, _ := journaledService(t, st, dir, true)
+	// (b's own writes since its start may be there too, not any twice.)
+	again, err := st.ClaimOutbox(ctx, time.Now().Add(2*time.Minute), time.Minute, 1000)
+	must(t, err)
+	seen := map[string]bool{}
+	for _, e := range again {
+		if seen[e.Event.ID] {
+			t.Fatalf("event %s (%s) is in the outbox twice", e.Event.ID, e.Event.Type)
+		}
+		seen[e.Event.ID] = true
+	}
+	for _, e := range entries {
+		if !seen[e.Event.ID] {
+			t.Fatalf("event %s (%s) left the outbox", e.Event.ID, e.Event.Type)
+		}
+	}
+	if j, err := c.GetJob(ctx, "queued"); err != nil || j.Status != routing.StatusQueued {
+		t.Fatalf("third start: %v %v", j, err)
+	}
+	// Once the stored ids are read, a finished job's id is still known to
+	// exist: a patch of it is no creation.
+	switchboardtest.Eventually(t, 10*time.Second, func() error {
+		if !routing.JobIDsKnown(c, ctx) {
+			return errors.New("job ids not read yet")
+		}
+		return nil
+	})
+	if _, created, err := c.UpsertJob(ctx, "closed", map[string]any{"labels": map[string]any{"tier": "silver"}}, 0); err != nil || created {
+		t.Fatalf("patching the closed job: created=%v %v", created, err)
+	}
+	if _, created, err := c.UpsertJob(ctx, "brand-new", map[string]any{"channelId": "chat", "queueId": "q"}, 0); err != nil || !created {
+		t.Fatalf("a new job: created=%v %v", created, err)
+	}
+}
