@@ -32,16 +32,14 @@ func (s *Server) registerRoutingJobs() {
 // inside, except the decision trail (Switchboard's explanation of every
 // offer).
 func jobJSON(j *routing.Job) json.RawMessage {
-	raw, _ := json.Marshal(j)
-	var doc map[string]any
-	if json.Unmarshal(raw, &doc) != nil {
-		return raw
-	}
-	for _, k := range []string{"unassignmentCount", "closeAt", "firedExceptions", "createdAt"} {
-		delete(doc, k)
-	}
-	doc["etag"] = etag(j.Version)
-	out, _ := json.Marshal(doc)
+	// The router's bookkeeping is left out (all omitted when zero) and the
+	// ETag added, in one encoding.
+	view := *j
+	view.Unassignments, view.CloseAt, view.FiredExceptions, view.CreatedAt = 0, time.Time{}, nil, time.Time{}
+	out, _ := json.Marshal(struct {
+		*routing.Job
+		ETag string `json:"etag"`
+	}{&view, etag(j.Version)})
 	return out
 }
 

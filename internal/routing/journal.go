@@ -50,10 +50,25 @@ type jobKey struct {
 	id string
 }
 
-// journaled is a job's latest journaled state: its encoding, or gone.
+// journaled is a job's latest journaled state: its encoding with the
+// columns it is stored under, or gone. The encoding is what the database
+// stores too (see decodeRecord): a checkpoint neither decodes nor
+// re-encodes.
 type journaled struct {
 	enc     []byte
+	row     JobRecord
 	deleted bool
+}
+
+// journalSpan is where a job's encoding is in a write's record.
+type journalSpan struct {
+	start, end int
+	row        JobRecord
+}
+
+func rowOf(j *Job) JobRecord {
+	return JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
+		ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Version: j.Version}
 }
 
 type journalState struct {
@@ -153,7 +168,7 @@ func (js *journalState) apply(rec []byte) error {
 		if err != nil {
 			return err
 		}
-		js.recent[jobKey{tenant.ID(t), j.ID}] = journaled{enc: start[:len(start)-len(rest)]}
+		js.recent[jobKey{tenant.ID(t), j.ID}] = journaled{enc: start[:len(start)-len(rest)], row: rowOf(j)}
 		b = rest
 	}
 	if n, b, ok = readCount(b); !ok {
@@ -211,17 +226,16 @@ func appendString(b []byte, s string) []byte {
 // lock (the jobs change again once it is released): encoding them there
 // costs less than copying them.
 func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job) {
-	b := make([]byte, 0, 64+len(jobs)*768)
+	// An offered job takes about a kilobyte (its offer's explanation).
+	b := make([]byte, 0, 64+len(jobs)*1280)
 	b = append(b, recordFormat)
 	b = appendString(b, string(t))
 	b = binary.AppendUvarint(b, uint64(len(jobs)))
-	w.spans = make([][2]int, 0, len(jobs))
-	w.ids = make([]string, 0, len(jobs))
+	w.spans = make([]journalSpan, 0, len(jobs))
 	for _, j := range jobs {
 		start := len(b)
 		b = appendJob(b, j)
-		w.spans = append(w.spans, [2]int{start, len(b)})
-		w.ids = append(w.ids, j.ID)
+		w.spans = append(w.spans, journalSpan{start, len(b), rowOf(j)})
 	}
 	w.rec = b
 }
@@ -257,8 +271,8 @@ func (s *Service) journalBatch(tr *tenantRouter, batch []*pendingWrite) error {
 		return err
 	}
 	for _, w := range batch {
-		for i, sp := range w.spans {
-			js.recent[jobKey{tr.t, w.ids[i]}] = journaled{enc: w.rec[sp[0]:sp[1]:sp[1]]}
+		for _, sp := range w.spans {
+			js.recent[jobKey{tr.t, sp.row.ID}] = journaled{enc: w.rec[sp.start:sp.end:sp.end], row: sp.row}
 		}
 		for _, id := range w.deleted {
 			js.recent[jobKey{tr.t, id}] = journaled{deleted: true}
@@ -400,16 +414,9 @@ func (s *Service) storeJournaled(ctx context.Context, entries map[jobKey]journal
 			rows.deleted = append(rows.deleted, k.id)
 			continue
 		}
-		j, _, err := decodeJob(e.enc)
-		if err != nil {
-			return err
-		}
-		doc, err := json.Marshal(j)
-		if err != nil {
-			return err
-		}
-		rows.jobs = append(rows.jobs, JobRecord{ID: j.ID, Status: string(j.Status), QueueID: j.QueueID, ChannelID: j.ChannelID,
-			ClassificationPolicyID: j.ClassificationPolicyID, ScheduledAt: j.ScheduledAt, Doc: doc, Version: j.Version})
+		row := e.row
+		row.Doc = e.enc
+		rows.jobs = append(rows.jobs, row)
 	}
 	return s.config.tx.InTx(ctx, func(ctx context.Context) error {
 		for t, rows := range byTenant {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/event"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
@@ -90,8 +89,7 @@ type pendingWrite struct {
 	// With a journal: the record, and where each job's encoding is in it.
 	journal bool
 	rec     []byte
-	spans   [][2]int
-	ids     []string
+	spans   []journalSpan
 }
 
 type tenantRouter struct {
@@ -109,6 +107,16 @@ type tenantRouter struct {
 	// ids are every job id the tenant has (filled once, with a journal).
 	ids     *idFilter
 	filling bool
+	// ops wait for the tenant's runner (see do).
+	qmu     sync.Mutex
+	queue   []*op
+	spare   []*op
+	running bool
+	// With a journal, the runner's finished calls wait for the writer.
+	wmu         sync.Mutex
+	written     []*op
+	writing     bool
+	writeFailed error // until the router reloads
 }
 
 // Stop ends every router's timers and stores what the journal holds.
@@ -175,6 +183,9 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 		}
 		tr.r, tr.broken = r, false
 		defer tr.ready.Store(true)
+		tr.wmu.Lock()
+		tr.writeFailed = nil
+		tr.wmu.Unlock()
 		if s.journal != nil && !tr.filling {
 			// Only with a journal: in a cluster another node may have
 			// written jobs this one has not seen.
@@ -182,12 +193,21 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 			go s.fillIDs(context.WithoutCancel(ctx), tr)
 		}
 		s.recordLoad(t, r, s.now())
-		// Offers the restart made are stored and announced like any others.
+		// Offers the restart made are stored and announced like any others
+		// (journaled before any call's changes, which may follow them).
 		if len(restored.Facts) > 0 || len(restored.Jobs) > 0 {
-			tr.pending = append(tr.pending, s.record(tr, restored))
-			if !tr.commit {
-				tr.commit = true
-				go s.flush(context.WithoutCancel(ctx), tr)
+			w := s.record(tr, restored)
+			if s.journal != nil {
+				if err := s.journalBatch(tr, []*pendingWrite{w}); err != nil {
+					tr.broken = true
+					return nil, fmt.Errorf("routing: load: %w", err)
+				}
+			} else {
+				tr.pending = append(tr.pending, w)
+				if !tr.commit {
+					tr.commit = true
+					go s.flush(context.WithoutCancel(ctx), tr)
+				}
 			}
 		}
 		// Offers made while loading expire, and other timers fire, without
@@ -261,7 +281,19 @@ func (s *Service) load(ctx context.Context, t tenant.ID) (*Router, Changes, erro
 	return r, restored, nil
 }
 
+// decodeRecord reads a stored job: JSON (written by a cluster's commits)
+// or, on the embedded store, the journal's binary form the checkpoint
+// stored as it was.
 func decodeRecord(rec JobRecord) (*Job, error) {
+	if len(rec.Doc) > 0 && rec.Doc[0] == jobFormat {
+		j, _, err := decodeJob(rec.Doc)
+		if err != nil {
+			return nil, fmt.Errorf("routing: stored job %s: %w", rec.ID, err)
+		}
+		j.Version = rec.Version
+		j.normalize()
+		return j, nil
+	}
 	var j Job
 	if err := json.Unmarshal(rec.Doc, &j); err != nil {
 		return nil, fmt.Errorf("routing: stored job %s: %w", rec.ID, err)
@@ -269,53 +301,6 @@ func decodeRecord(rec JobRecord) (*Job, error) {
 	j.Version = rec.Version
 	j.normalize()
 	return &j, nil
-}
-
-// do runs fn on the tenant's router and waits until what it changed is
-// committed.
-func (s *Service) do(ctx context.Context, fn func(r *Router, now time.Time) (Changes, error)) error {
-	tr, err := s.router(ctx)
-	if err != nil {
-		return err
-	}
-	tr.mu.Lock()
-	if tr.broken {
-		tr.mu.Unlock()
-		return errs.New(errs.KindUnavailable, "RouterReloading", "the router is reloading; try again")
-	}
-	now := s.now()
-	ch, err := fn(tr.r, now)
-	if err != nil && len(ch.Facts) == 0 && len(ch.Jobs) == 0 {
-		tr.mu.Unlock()
-		return err
-	}
-	if len(ch.Workers) > 0 {
-		// Workers the router paused are written now, under the lock, like
-		// every other write of a worker: none can overtake another.
-		if werr := s.storeWorkers(ctx, tr.t, ch.Workers); werr != nil {
-			s.log.Error("routing: store paused workers", "tenant", tr.t, "err", werr)
-		}
-	}
-	w := s.record(tr, ch)
-	s.arm(tr)
-	tr.pending = append(tr.pending, w)
-	lead := !tr.commit
-	tr.commit = true
-	tr.mu.Unlock()
-	if lead {
-		// The committer runs apart: under steady load it keeps committing
-		// what others queue meanwhile, and the caller that started it must
-		// not wait for that.
-		go s.flush(context.WithoutCancel(ctx), tr)
-	}
-	// The caller encodes its own jobs while the committer works on the
-	// batch before: encoding then runs on every core, not in the one
-	// goroutine that commits.
-	w.encode()
-	if cerr := <-w.done; cerr != nil {
-		return cerr
-	}
-	return err
 }
 
 // record turns changes into rows and events, under the tenant's lock (the
@@ -377,7 +362,8 @@ func cloneDoc(doc map[string]any) map[string]any {
 	return out
 }
 
-// flush commits every pending write, in order, until none is left.
+// flush commits every pending write, in order, until none is left
+// (without a journal: with one, the runner appends its batches itself).
 func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 	for {
 		tr.mu.Lock()
@@ -389,13 +375,7 @@ func (s *Service) flush(ctx context.Context, tr *tenantRouter) {
 			return
 		}
 		tr.mu.Unlock()
-		var err error
-		if s.journal != nil {
-			err = s.journalBatch(tr, batch)
-		} else {
-			err = s.commitBatch(ctx, tr, batch)
-		}
-		if err != nil {
+		if err := s.commitBatch(ctx, tr, batch); err != nil {
 			// Memory is ahead of the store now: reload on next use, and fail
 			// every call whose changes are not stored.
 			s.log.Error("routing: commit failed; the tenant's router reloads", "tenant", tr.t, "err", err)

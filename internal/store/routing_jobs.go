@@ -97,6 +97,10 @@ func (s *Store) SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []routing.
 	// Many rows per statement: a router commit carries every job its
 	// callers changed meanwhile, and each statement costs a parse.
 	const perStatement = 64
+	// SQLite takes $n as a named parameter and finds each one's name by a
+	// walk of the statement's list: binding 576 of them costs more than
+	// inserting the rows. Its plain ? parameters are bound by position.
+	positional := s.db.Dialect() == SQLite
 	for len(jobs) > 0 {
 		chunk := jobs[:min(len(jobs), perStatement)]
 		jobs = jobs[len(chunk):]
@@ -111,9 +115,18 @@ func (s *Store) SaveRouterJobs(ctx context.Context, t tenant.ID, jobs []routing.
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			args = append(args, string(t), r.ID, r.Status, r.QueueID, r.ChannelID, r.ClassificationPolicyID, at, string(r.Doc), r.Version)
+			if n := len(args); positional {
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			} else {
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+			}
+			// A JSON document is text; the embedded router's binary form
+			// (see routing.decodeRecord) a blob.
+			var doc any = string(r.Doc)
+			if len(r.Doc) > 0 && r.Doc[0] != '{' {
+				doc = r.Doc
+			}
+			args = append(args, string(t), r.ID, r.Status, r.QueueID, r.ChannelID, r.ClassificationPolicyID, at, doc, r.Version)
 		}
 		q.WriteString(` ON CONFLICT (tenant_id, id) DO UPDATE SET status = excluded.status, queue_id = excluded.queue_id, channel_id = excluded.channel_id,
     classification_policy = excluded.classification_policy, scheduled_at = excluded.scheduled_at, doc = excluded.doc, version = excluded.version`)
