@@ -96,6 +96,9 @@ func (s *Service) resolve(ctx context.Context, policy map[string]any, labels map
 // classifies with the answers. It returns nil when there is nothing to
 // resolve.
 func (s *Service) prepareRemote(ctx context.Context, id string, patch map[string]any) (map[string]map[string]any, error) {
+	if !s.mayCallRemote(ctx) {
+		return nil, nil
+	}
 	var policyID string
 	var policy map[string]any
 	var labels map[string]any
@@ -117,6 +120,14 @@ func (s *Service) prepareRemote(ctx context.Context, id string, patch map[string
 	}
 	s.resolve(ctx, policy, labels)
 	return map[string]map[string]any{policyID: policy}, nil
+}
+
+// mayCallRemote is false when no policy of the tenant has a rule run over
+// HTTP: the common case needs no look at the router (and no wait for its
+// lock) before a job is written.
+func (s *Service) mayCallRemote(ctx context.Context) bool {
+	tr, err := s.router(ctx)
+	return err != nil || tr.remote.Load()
 }
 
 // labelsAfter are the labels a job will have once patch is applied.

@@ -28,6 +28,9 @@ type scoringRequest struct {
 // prepareScores calls a remote scoring rule for the job being written, if
 // its queue's distribution policy has one.
 func (s *Service) prepareScores(ctx context.Context, id string, patch map[string]any) (map[string]float64, error) {
+	if !s.mayCallRemote(ctx) {
+		return nil, nil
+	}
 	var req *scoringRequest
 	err := s.read(ctx, func(r *Router) error {
 		req = r.scoringRequest(id, patch)

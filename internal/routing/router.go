@@ -57,7 +57,14 @@ func (c *Changes) job(j *Job) {
 	}
 }
 
-func (c *Changes) fact(f Fact) { c.Facts = append(c.Facts, f) }
+func (c *Changes) fact(f Fact) {
+	if c.Facts == nil {
+		// A call raises a few facts (received, queued, offered…): one
+		// allocation for them, not one per doubling.
+		c.Facts = make([]Fact, 0, 4)
+	}
+	c.Facts = append(c.Facts, f)
+}
 
 func (c *Changes) merge(o Changes) {
 	for _, j := range o.Jobs {
@@ -94,7 +101,40 @@ type Router struct {
 	scores map[string]float64
 	// NewID names assignments (and, through the engine, offers).
 	NewID func() string
+	// remote counts the policies with rules run over HTTP (classification
+	// rules, bestWorker scoring): without any, a job needs no preparation.
+	remote int
 }
+
+// countRemote keeps remote up to date as a policy becomes doc (nil: gone).
+func (r *Router) countRemote(kind Kind, id string, doc map[string]any) {
+	var before map[string]any
+	isRemote := hasRemote
+	switch kind {
+	case KindClassificationPolicy:
+		before = r.classes[id]
+	case KindDistributionPolicy:
+		before, isRemote = r.dists[id], remoteScoring
+	default:
+		return
+	}
+	if before != nil && isRemote(before) {
+		r.remote--
+	}
+	if doc != nil && isRemote(doc) {
+		r.remote++
+	}
+}
+
+func remoteScoring(v any) bool {
+	dp, _ := v.(map[string]any)
+	mode, _ := dp["mode"].(map[string]any)
+	rule, _ := mode["scoringRule"].(map[string]any)
+	return mode["kind"] == "bestWorker" && (rule["kind"] == "function" || rule["kind"] == "webhook")
+}
+
+// HasRemoteRules reports whether some policy has a rule run over HTTP.
+func (r *Router) HasRemoteRules() bool { return r.remote > 0 }
 
 // NewRouter is an empty router; newID names offers and assignments.
 func NewRouter(newID func() string) *Router {
@@ -109,6 +149,7 @@ func NewRouter(newID func() string) *Router {
 // Prepare). Workers go through SetWorker.
 func (r *Router) SetConfig(kind Kind, id string, doc map[string]any, now time.Time) Changes {
 	var ch Changes
+	r.countRemote(kind, id, doc)
 	switch kind {
 	case KindDistributionPolicy:
 		r.dists[id] = doc
@@ -135,6 +176,7 @@ func (r *Router) SetConfig(kind Kind, id string, doc map[string]any, now time.Ti
 // RemoveConfig forgets a deleted configuration document.
 func (r *Router) RemoveConfig(kind Kind, id string, now time.Time) Changes {
 	var ch Changes
+	r.countRemote(kind, id, nil)
 	switch kind {
 	case KindDistributionPolicy:
 		delete(r.dists, id)

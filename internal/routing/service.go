@@ -94,6 +94,7 @@ type pendingWrite struct {
 
 type tenantRouter struct {
 	t      tenant.ID
+	ctx    context.Context // the tenant's, for event filters
 	mu     sync.Mutex
 	r      *Router
 	broken bool
@@ -107,6 +108,8 @@ type tenantRouter struct {
 	// ids are every job id the tenant has (filled once, with a journal).
 	ids     *idFilter
 	filling bool
+	// remote is the router's HasRemoteRules, readable without the lock.
+	remote atomic.Bool
 	// ops wait for the tenant's runner (see do).
 	qmu     sync.Mutex
 	queue   []*op
@@ -167,7 +170,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 	s.mu.Lock()
 	tr := s.routers[t]
 	if tr == nil {
-		tr = &tenantRouter{t: t, ids: newIDFilter()}
+		tr = &tenantRouter{t: t, ids: newIDFilter(), ctx: tenant.With(context.Background(), t)}
 		s.routers[t] = tr
 	}
 	s.mu.Unlock()
@@ -182,6 +185,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 			return nil, err
 		}
 		tr.r, tr.broken = r, false
+		tr.remote.Store(r.HasRemoteRules())
 		defer tr.ready.Store(true)
 		tr.wmu.Lock()
 		tr.writeFailed = nil
@@ -306,7 +310,10 @@ func decodeRecord(rec JobRecord) (*Job, error) {
 // record turns changes into rows and events, under the tenant's lock (the
 // jobs change again after it is released).
 func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
-	w := &pendingWrite{done: make(chan error, 1), deleted: ch.Deleted, journal: s.journal != nil}
+	w := &pendingWrite{deleted: ch.Deleted, journal: s.journal != nil}
+	if !w.journal {
+		w.done = make(chan error, 1) // the committer's answer
+	}
 	for _, j := range ch.Jobs {
 		j.Version++
 		if !w.journal {
@@ -319,9 +326,9 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		w.startRecord(tr.t, ch.Jobs)
 	}
 	facts := ch.Facts
-	if s.wanted != nil {
+	if s.wanted != nil && len(facts) > 0 {
 		kept := facts[:0:0]
-		ctx := tenant.With(context.Background(), tr.t)
+		ctx := tr.ctx
 		for _, f := range facts {
 			if s.wanted(ctx, tr.t, "Microsoft.Communication."+f.Kind, f.Job) {
 				kept = append(kept, f)

@@ -114,6 +114,7 @@ func (s *Service) runBatch(tr *tenantRouter, batch []*op) {
 		writes = append(writes, o.w)
 	}
 	s.arm(tr)
+	tr.remote.Store(tr.r.HasRemoteRules())
 	if s.journal == nil && len(writes) > 0 {
 		tr.pending = append(tr.pending, writes...)
 		lead := !tr.commit
