@@ -52,13 +52,14 @@ type Channel struct {
 
 // WorkerSpec is a worker's registration.
 type WorkerSpec struct {
-	ID        string
+	// The fields ranking reads first (see worker).
+	Available bool
 	Capacity  int
+	MaxOffers int // 0 = no limit on concurrent offers
+	ID        string
 	Channels  map[string]Channel
 	Queues    []string
 	Labels    map[string]any
-	Available bool
-	MaxOffers int // 0 = no limit on concurrent offers
 	// WrapUp keeps a worker from new offers for a while after each job.
 	WrapUp time.Duration
 	// MaxMisses pauses a worker (no longer available) after that many
@@ -141,24 +142,24 @@ type offer struct {
 
 type worker struct {
 	// Ranking a queue reads these of each of its workers for every job,
-	// so they come first, together: each worker costs one trip to memory,
-	// not one per field.
+	// so they come first, together (with WorkerSpec's first fields, in
+	// 128 bytes): each worker costs one trip to memory, not one per field.
 	// slots are the worker's channels indexed by the engine's channel
 	// numbers (a lookup without a map), kept in slotBuf while few.
 	slots     []chanSlot
 	used      int // capacity held by offers and assignments
 	wrapUntil time.Time
+	idleSince time.Time
 	slotBuf   [2]chanSlot
 	WorkerSpec
-	perChan   map[string]int // jobs (offered or assigned) per channel
-	offers    map[string]*offer
-	idleSince time.Time
-	misses    int
+	perChan map[string]int // jobs (offered or assigned) per channel
+	offers  map[string]*offer
+	misses  int
 }
 
 type chanSlot struct {
-	Channel
-	served bool
+	cost, maxJobs int32
+	served        bool
 }
 
 type job struct {
@@ -273,7 +274,7 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		for len(w.slots) <= n {
 			w.slots = append(w.slots, chanSlot{})
 		}
-		w.slots[n] = chanSlot{c, true}
+		w.slots[n] = chanSlot{int32(c.Cost), int32(c.MaxJobs), true}
 	}
 	var out []Decision
 	if !s.Available {
@@ -678,10 +679,12 @@ func (e *Engine) match(now time.Time) []Decision {
 				break
 			}
 			w := e.workers[c.Worker]
-			e.seq++
-			id := fmt.Sprintf("offer-%d", e.seq)
+			var id string
 			if e.NewOfferID != nil {
 				id = e.NewOfferID()
+			} else {
+				e.seq++
+				id = fmt.Sprintf("offer-%d", e.seq)
 			}
 			o := &offer{id: id, job: j.ID, worker: w.ID, cost: w.Channels[j.Channel].Cost, expires: now.Add(p.OfferExpiry)}
 			e.offers[o.id] = o
@@ -988,7 +991,8 @@ func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time, explain bo
 	var ch Channel
 	serves := false
 	if j.channel < len(w.slots) {
-		ch, serves = w.slots[j.channel].Channel, w.slots[j.channel].served
+		sl := w.slots[j.channel]
+		ch, serves = Channel{Cost: int(sl.cost), MaxJobs: int(sl.maxJobs)}, sl.served
 	}
 	switch {
 	case !w.Available:
