@@ -61,7 +61,7 @@ func (c *Changes) fact(f Fact) {
 	if c.Facts == nil {
 		// A call raises a few facts (received, queued, offered…): one
 		// allocation for them, not one per doubling.
-		c.Facts = make([]Fact, 0, 4)
+		c.Facts = make([]Fact, 0, 3)
 	}
 	c.Facts = append(c.Facts, f)
 }
