@@ -9,26 +9,12 @@ import (
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/identity"
-	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
+	"github.com/switchboard-cc/switchboard/internal/store/storetest"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
 
-// openStore is a fresh SQLite store in a temporary directory: the services
-// are tested against the real persistence they run on.
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	box, err := secret.NewBox([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return store.New(db, box)
-}
+func openStore(t *testing.T) *store.Store { return storetest.SQLite(t) }
 
 func wantCode(t *testing.T, err error, kind errs.Kind, code string) {
 	t.Helper()

@@ -217,11 +217,6 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[:n]), b[n:], true
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
 // startRecord begins a write's record with its jobs, under the tenant's
 // lock (the jobs change again once it is released): encoding them there
 // costs less than copying them.
@@ -229,7 +224,7 @@ func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job) {
 	// An offered job takes about a kilobyte (its offer's explanation).
 	b := make([]byte, 0, 64+len(jobs)*1280)
 	b = append(b, recordFormat)
-	b = appendString(b, string(t))
+	b = appendStr(b, string(t))
 	b = binary.AppendUvarint(b, uint64(len(jobs)))
 	w.spans = make([]journalSpan, 0, len(jobs))
 	for _, j := range jobs {
@@ -244,7 +239,7 @@ func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job) {
 func (w *pendingWrite) finishRecord() {
 	b := binary.AppendUvarint(w.rec, uint64(len(w.deleted)))
 	for _, id := range w.deleted {
-		b = appendString(b, id)
+		b = appendStr(b, id)
 	}
 	b = binary.AppendUvarint(b, uint64(len(w.events)))
 	for _, ev := range w.events {

@@ -14,25 +14,11 @@ import (
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/journal"
 	"github.com/switchboard-cc/switchboard/internal/routing"
-	"github.com/switchboard-cc/switchboard/internal/secret"
 	"github.com/switchboard-cc/switchboard/internal/store"
+	"github.com/switchboard-cc/switchboard/internal/store/storetest"
 	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 	"github.com/switchboard-cc/switchboard/internal/tenant"
 )
-
-func journalStore(t *testing.T) *store.Store {
-	t.Helper()
-	box, err := secret.NewBox([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return store.New(db, box)
-}
 
 // journaledService is a router service committing to the journal in dir
 // that checkpoints only when a caller needs it, as if the process could
@@ -81,7 +67,7 @@ func must(t *testing.T, err error) {
 // before its checkpoint loses none of them, and the next one stores them
 // before any router loads.
 func TestJournalRecoversWhatWasNotCheckpointed(t *testing.T) {
-	st := journalStore(t)
+	st := storetest.SQLite(t)
 	dir := t.TempDir()
 	ctx := tenant.With(context.Background(), "acme")
 	a, _ := journaledService(t, st, dir, true)
