@@ -57,14 +57,7 @@ func (c *Changes) job(j *Job) {
 	}
 }
 
-func (c *Changes) fact(f Fact) {
-	if c.Facts == nil {
-		// A call raises a few facts (received, queued, offered…): one
-		// allocation for them, not one per doubling.
-		c.Facts = make([]Fact, 0, 3)
-	}
-	c.Facts = append(c.Facts, f)
-}
+func (c *Changes) fact(f Fact) { c.Facts = append(c.Facts, f) }
 
 func (c *Changes) merge(o Changes) {
 	for _, j := range o.Jobs {
