@@ -217,12 +217,13 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[:n]), b[n:], true
 }
 
-// startRecord begins a write's record with its jobs, under the tenant's
-// lock (the jobs change again once it is released): encoding them there
-// costs less than copying them.
-func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job) {
-	// An offered job takes about a kilobyte (its offer's explanation).
-	b := make([]byte, 0, 64+len(jobs)*1280)
+// startRecord begins a write's record with its jobs and deletions, under
+// the tenant's lock (the jobs change again once it is released): encoding
+// them there costs less than copying them. It encodes into the tenant's
+// scratch buffer and keeps an exact copy (the record lives until the
+// checkpoint; a buffer sized by guess was a quarter unused).
+func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job, scratch *[]byte) {
+	b := (*scratch)[:0]
 	b = append(b, recordFormat)
 	b = appendStr(b, string(t))
 	b = binary.AppendUvarint(b, uint64(len(jobs)))
@@ -232,16 +233,20 @@ func (w *pendingWrite) startRecord(t tenant.ID, jobs []*Job) {
 		b = appendJob(b, j)
 		w.spans = append(w.spans, journalSpan{start, len(b), rowOf(j)})
 	}
-	w.rec = b
-}
-
-// finishRecord adds the deleted jobs and the events, outside the lock.
-func (w *pendingWrite) finishRecord() {
-	b := binary.AppendUvarint(w.rec, uint64(len(w.deleted)))
+	b = binary.AppendUvarint(b, uint64(len(w.deleted)))
 	for _, id := range w.deleted {
 		b = appendStr(b, id)
 	}
-	b = binary.AppendUvarint(b, uint64(len(w.events)))
+	// Room for the event count (one byte when there are none).
+	w.rec = append(make([]byte, 0, len(b)+1), b...)
+	if cap(b) <= 1<<20 {
+		*scratch = b
+	}
+}
+
+// finishRecord adds the events, outside the lock.
+func (w *pendingWrite) finishRecord() {
+	b := binary.AppendUvarint(w.rec, uint64(len(w.events)))
 	for _, ev := range w.events {
 		raw, _ := json.Marshal(ev)
 		b = binary.AppendUvarint(b, uint64(len(raw)))

@@ -93,11 +93,13 @@ type pendingWrite struct {
 }
 
 type tenantRouter struct {
-	t      tenant.ID
-	ctx    context.Context // the tenant's, for event filters
-	mu     sync.Mutex
-	r      *Router
-	broken bool
+	t   tenant.ID
+	ctx context.Context // the tenant's, for event filters
+	// scratch is where the runner encodes journal records (under mu).
+	scratch []byte
+	mu      sync.Mutex
+	r       *Router
+	broken  bool
 	// ready is set while r is loaded and not broken (read without the
 	// lock, so that a call takes the lock once, not twice).
 	ready   atomic.Bool
@@ -323,7 +325,7 @@ func (s *Service) record(tr *tenantRouter, ch Changes) *pendingWrite {
 		}
 	}
 	if w.journal {
-		w.startRecord(tr.t, ch.Jobs)
+		w.startRecord(tr.t, ch.Jobs, &tr.scratch)
 	}
 	facts := ch.Facts
 	if s.wanted != nil && len(facts) > 0 {
