@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,5 +213,63 @@ func TestJournalRecoversWhatWasNotCheckpointed(t *testing.T) {
 	}
 	if _, created, err := c.UpsertJob(ctx, "brand-new", map[string]any{"channelId": "chat", "queueId": "q"}, 0); err != nil || !created {
 		t.Fatalf("a new job: created=%v %v", created, err)
+	}
+}
+
+// flakyJournal fails its appends while fail is set (a full disk, say).
+type flakyJournal struct {
+	*journal.Log
+	fail atomic.Bool
+}
+
+func (f *flakyJournal) Append(records ...[]byte) error {
+	if f.fail.Load() {
+		return errors.New("no space left on device")
+	}
+	return f.Log.Append(records...)
+}
+
+// A call whose changes cannot be journaled fails, and none of them stays:
+// the router reloads from what is durable, and works on.
+func TestJournalWriteFailureFailsTheCallAndReloads(t *testing.T) {
+	st := storetest.SQLite(t)
+	s := routing.NewService(routing.NewConfig(st, st), st, st, slog.New(slog.DiscardHandler))
+	s.SetEventFilter(func(context.Context, tenant.ID, string, *routing.Job) bool { return false })
+	routing.SetCheckpointEvery(s, -1)
+	log, err := journal.Open(t.TempDir())
+	must(t, err)
+	t.Cleanup(func() { log.Close() })
+	j := &flakyJournal{Log: log}
+	must(t, s.UseJournal(context.Background(), j, st))
+	ctx := tenant.With(context.Background(), "acme")
+	_, _, err = s.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 600.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
+	must(t, err)
+	_, _, err = s.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
+	must(t, err)
+	_, _, err = s.Upsert(ctx, routing.KindWorker, "w", map[string]any{"capacity": 1.0, "availableForOffers": true, "queues": []any{"q"},
+		"channels": []any{map[string]any{"channelId": "chat", "capacityCostPerJob": 1.0}}}, 0)
+	must(t, err)
+	_, _, err = s.UpsertJob(ctx, "kept", map[string]any{"channelId": "chat", "queueId": "q"}, 0)
+	must(t, err)
+
+	j.fail.Store(true)
+	if _, _, err := s.UpsertJob(ctx, "lost", map[string]any{"channelId": "chat", "queueId": "q"}, 0); err == nil {
+		t.Fatal("a creation that could not be journaled succeeded")
+	}
+	// The reload offers the queued job again: while that cannot be
+	// journaled either, the router stays unloaded and says so.
+	if _, err := s.GetJob(ctx, "kept"); err == nil {
+		t.Fatal("the router loaded though the offers it makes could not be journaled")
+	}
+	j.fail.Store(false)
+
+	if _, err := s.GetJob(ctx, "lost"); errs.KindOf(err) != errs.KindNotFound {
+		t.Fatalf("the failed creation is visible: %v", err)
+	}
+	if kept, err := s.GetJob(ctx, "kept"); err != nil || kept.Status != routing.StatusQueued {
+		t.Fatalf("the earlier job after the reload: %v %v", kept, err)
+	}
+	if _, created, err := s.UpsertJob(ctx, "lost", map[string]any{"channelId": "chat", "queueId": "q"}, 0); err != nil || !created {
+		t.Fatalf("creating it again: created=%v %v", created, err)
 	}
 }

@@ -188,7 +188,6 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 		}
 		tr.r, tr.broken = r, false
 		tr.remote.Store(r.HasRemoteRules())
-		defer tr.ready.Store(true)
 		tr.wmu.Lock()
 		tr.writeFailed = nil
 		tr.wmu.Unlock()
@@ -220,6 +219,7 @@ func (s *Service) router(ctx context.Context) (*tenantRouter, error) {
 		// waiting for the tenant's next call.
 		tr.wakeAt, tr.timer = time.Time{}, nil
 		s.arm(tr)
+		tr.ready.Store(true) // only now: a load that failed is tried again
 	}
 	return tr, nil
 }
