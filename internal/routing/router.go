@@ -22,7 +22,7 @@ type Fact struct {
 	At         time.Time
 	Job        *Job // the job's state right after the fact (job events)
 	Worker     string
-	Offer      Offer
+	Offer      *Offer // offer events' offer (a pointer: most facts have none, and facts are many)
 	Assignment string
 	Rule       string // exception rule id
 	Errors     []string
@@ -397,7 +397,7 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			r.push(timer{at: d.ExpiresAt, kind: timerOffer, key: d.Offer})
 			j.trail(explained(now, d))
 			ch.job(j)
-			ch.fact(Fact{Kind: "RouterWorkerOfferIssued", At: now, Job: j, Worker: d.Worker, Offer: o.Offer})
+			ch.fact(Fact{Kind: "RouterWorkerOfferIssued", At: now, Job: j, Worker: d.Worker, Offer: &o.Offer})
 		case OfferRevoked, OfferExpired, OfferDeclined:
 			o := r.offers[d.Offer]
 			delete(r.offers, d.Offer)
@@ -406,7 +406,7 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			}
 			j.trail(TrailEntry{At: now, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer})
 			ch.job(j)
-			ch.fact(Fact{Kind: "RouterWorker" + d.Kind, At: now, Job: j, Worker: d.Worker, Offer: o.Offer})
+			ch.fact(Fact{Kind: "RouterWorker" + d.Kind, At: now, Job: j, Worker: d.Worker, Offer: &o.Offer})
 		case JobAssigned:
 			o := r.offers[d.Offer]
 			delete(r.offers, d.Offer)
@@ -423,9 +423,9 @@ func (r *Router) apply(ch *Changes, ds []Decision, now time.Time) {
 			r.serve(j.QueueID, now)
 			j.trail(TrailEntry{At: now, Kind: d.Kind, WorkerID: d.Worker, OfferID: d.Offer})
 			ch.job(j)
-			var offer Offer
+			var offer *Offer
 			if o != nil {
-				offer = o.Offer
+				offer = &o.Offer
 			}
 			ch.fact(Fact{Kind: "RouterWorkerOfferAccepted", At: now, Job: j, Worker: d.Worker, Offer: offer, Assignment: aid})
 		case WorkerPaused:

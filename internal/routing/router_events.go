@@ -69,15 +69,15 @@ func (r *Router) event(t tenant.ID, f Fact) (event.Event, bool) {
 	case "RouterJobDeleted":
 		return JobDeletedEvent(t, j, at), true
 	case "RouterWorkerOfferIssued":
-		return OfferIssuedEvent(t, j, r.workers[f.Worker], f.Offer, at), true
+		return OfferIssuedEvent(t, j, r.workers[f.Worker], f.offer(), at), true
 	case "RouterWorkerOfferAccepted":
-		return OfferAcceptedEvent(t, j, r.workers[f.Worker], f.Offer, f.Assignment, at), true
+		return OfferAcceptedEvent(t, j, r.workers[f.Worker], f.offer(), f.Assignment, at), true
 	case "RouterWorkerOfferDeclined":
-		return OfferDeclinedEvent(t, j, f.Worker, f.Offer, at), true
+		return OfferDeclinedEvent(t, j, f.Worker, f.offer(), at), true
 	case "RouterWorkerOfferExpired":
-		return OfferExpiredEvent(t, j, f.Worker, f.Offer, at), true
+		return OfferExpiredEvent(t, j, f.Worker, f.offer(), at), true
 	case "RouterWorkerOfferRevoked":
-		return OfferRevokedEvent(t, j, f.Worker, f.Offer, at), true
+		return OfferRevokedEvent(t, j, f.Worker, f.offer(), at), true
 	case "RouterWorkerRegistered":
 		return WorkerRegisteredEvent(t, r.workers[f.Worker], r.queues, at), true
 	case "RouterWorkerUpdated":
@@ -97,4 +97,12 @@ func containsSelector(list []WorkerSelector, s WorkerSelector) bool {
 		}
 	}
 	return false
+}
+
+// offer is the fact's offer (zero when it has none).
+func (f Fact) offer() Offer {
+	if f.Offer == nil {
+		return Offer{}
+	}
+	return *f.Offer
 }

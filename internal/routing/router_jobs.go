@@ -594,7 +594,7 @@ func (r *Router) Accept(worker, offer string, now time.Time) (string, *Job, Chan
 	}
 	r.apply(&ch, ds, now)
 	for _, f := range ch.Facts {
-		if f.Kind == "RouterWorkerOfferAccepted" && f.Offer.OfferID == offer {
+		if f.Kind == "RouterWorkerOfferAccepted" && f.Offer != nil && f.Offer.OfferID == offer {
 			return f.Assignment, f.Job, ch, nil
 		}
 	}

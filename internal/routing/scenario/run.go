@@ -258,14 +258,18 @@ func (rr *Runner) record(ch routing.Changes) {
 		paused[id] = reason
 	}
 	for _, f := range ch.Facts {
-		d := Decision{At: f.At.Sub(rr.start), Time: f.At, Kind: strings.TrimPrefix(f.Kind, "Router"), Worker: f.Worker, Offer: f.Offer.OfferID, Step: rr.step}
+		var offer routing.Offer
+		if f.Offer != nil {
+			offer = *f.Offer
+		}
+		d := Decision{At: f.At.Sub(rr.start), Time: f.At, Kind: strings.TrimPrefix(f.Kind, "Router"), Worker: f.Worker, Offer: offer.OfferID, Step: rr.step}
 		if f.Job != nil {
 			d.Job = f.Job.ID
 		}
 		switch f.Kind {
 		case "RouterWorkerOfferIssued":
 			rr.offers[[2]string{d.Job, d.Worker}] = d.Offer
-			d.Expires = f.Offer.ExpiresAt.Sub(rr.start)
+			d.Expires = offer.ExpiresAt.Sub(rr.start)
 			for i := len(f.Job.Trail) - 1; i >= 0; i-- {
 				if e := f.Job.Trail[i]; e.OfferID == d.Offer && e.Kind == routing.OfferIssued {
 					d.Why = &e
