@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -420,7 +421,20 @@ func (s *Service) storeJournaled(ctx context.Context, entries map[jobKey]journal
 	}
 	return s.config.tx.InTx(ctx, func(ctx context.Context) error {
 		for t, rows := range byTenant {
-			if err := s.jobs.SaveRouterJobs(ctx, t, rows.jobs, rows.deleted); err != nil {
+			// In slices, letting other goroutines run between them: a
+			// checkpoint is tens of milliseconds of work, and the journal's
+			// writer, which answers the router's callers, must not wait
+			// for all of it.
+			jobs := rows.jobs
+			for len(jobs) > 0 {
+				n := min(len(jobs), 64)
+				if err := s.jobs.SaveRouterJobs(ctx, t, jobs[:n], nil); err != nil {
+					return err
+				}
+				jobs = jobs[n:]
+				runtime.Gosched()
+			}
+			if err := s.jobs.SaveRouterJobs(ctx, t, nil, rows.deleted); err != nil {
 				return err
 			}
 		}
