@@ -2,28 +2,62 @@ package bench
 
 import (
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"testing"
 )
 
-// profileTimed writes a CPU profile of the timed part of a benchmark only
-// (go test's -cpuprofile also covers the setup, which for the routing
-// benchmarks is most of the run) to the file named by SB_BENCH_CPUPROFILE.
+// profileTimed writes profiles of the timed part of a benchmark only (go
+// test's -cpuprofile and -memprofile also cover the setup, which for the
+// routing benchmarks is most of the run): a CPU profile to the file named
+// by SB_BENCH_CPUPROFILE, and allocation profiles at the start and the end
+// to the files named by SB_BENCH_MEMPROFILE with ".base" and without (read
+// them with go tool pprof -sample_index=alloc_space -base FILE.base FILE).
+// SB_BENCH_TRACE names a file for an execution trace of the timed part
+// (go tool trace -pprof=sync FILE shows where goroutines waited).
 // Call it right before b.ResetTimer.
 func profileTimed(b *testing.B) {
-	path := os.Getenv("SB_BENCH_CPUPROFILE")
-	if path == "" {
-		return
+	if path := os.Getenv("SB_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
 	}
+	if path := os.Getenv("SB_BENCH_TRACE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			trace.Stop()
+			f.Close()
+		})
+	}
+	if path := os.Getenv("SB_BENCH_MEMPROFILE"); path != "" {
+		writeHeap(b, path+".base")
+		b.Cleanup(func() { writeHeap(b, path) })
+	}
+}
+
+func writeHeap(b *testing.B, path string) {
+	runtime.GC() // the profile shows allocations up to the last collection
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	})
 }

@@ -155,6 +155,7 @@ type worker struct {
 	perChan map[string]int // jobs (offered or assigned) per channel
 	offers  map[string]*offer
 	misses  int
+	refs    []memberRef // the copies of its hot fields in its queues' member lists
 }
 
 type chanSlot struct {
@@ -189,7 +190,7 @@ type Engine struct {
 	// channels numbers channel names (see worker.slots).
 	channels map[string]int
 	// sorted caches each queue's workers in id order.
-	sorted  map[string][]*worker
+	sorted  map[string]*queueMembers
 	offers  map[string]*offer
 	rrLast  map[string]string       // round robin: the worker last offered a job of each queue
 	settled map[string]settledOffer // offers no longer open, so a late accept learns why
@@ -202,7 +203,7 @@ type Engine struct {
 // NewEngine is an empty engine.
 func NewEngine() *Engine {
 	return &Engine{policies: map[string]Policy{}, workers: map[string]*worker{}, byQueue: map[string]map[string]bool{}, jobs: map[string]*job{},
-		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string][]*worker{}, channels: map[string]int{}}
+		offers: map[string]*offer{}, rrLast: map[string]string{}, settled: map[string]settledOffer{}, queues: map[string][]*job{}, dirty: map[string]bool{}, wrapping: map[string]bool{}, sorted: map[string]*queueMembers{}, channels: map[string]int{}}
 }
 
 // SetQueue sets a queue's distribution policy.
@@ -257,10 +258,10 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 	}
 	for _, q := range w.Queues {
 		delete(e.byQueue[q], s.ID)
-		delete(e.sorted, q)
+		e.dropMembers(q)
 	}
 	for _, q := range s.Queues {
-		delete(e.sorted, q)
+		e.dropMembers(q)
 		e.dirty[q] = true
 		if e.byQueue[q] == nil {
 			e.byQueue[q] = map[string]bool{}
@@ -276,6 +277,7 @@ func (e *Engine) SetWorker(s WorkerSpec, now time.Time) []Decision {
 		}
 		w.slots[n] = chanSlot{int32(c.Cost), int32(c.MaxJobs), true}
 	}
+	e.sync(w)
 	var out []Decision
 	if !s.Available {
 		// Deregistering revokes the worker's pending offers.
@@ -354,6 +356,7 @@ func (e *Engine) Accept(workerID, offerID string, now time.Time) ([]Decision, er
 	if w := e.workers[workerID]; w.MaxOffers > 0 {
 		e.touch(w) // a worker at its offer limit has room for another offer now
 	}
+	e.sync(e.workers[workerID])
 	out := []Decision{{Kind: JobAssigned, Job: j.ID, Worker: workerID, Offer: offerID}}
 	for _, other := range sortedOffers(j.offers) {
 		out = append(out, e.drop(other, OfferRevoked))
@@ -392,6 +395,7 @@ func (e *Engine) Complete(jobID string, now time.Time) ([]Decision, error) {
 		if w.used == 0 {
 			w.idleSince = w.wrapUntil
 		}
+		e.sync(w)
 	}
 	e.forget(j)
 	return append([]Decision{{Kind: JobCompleted, Job: jobID, Worker: j.worker}}, e.match(now)...), nil
@@ -453,6 +457,7 @@ func (e *Engine) unbind(j *job, now time.Time) {
 		if w.used == 0 {
 			w.idleSince = now
 		}
+		e.sync(w)
 	}
 }
 
@@ -491,6 +496,7 @@ func (e *Engine) Restore(s JobSpec, workerID string, enqueued time.Time) {
 	if w := e.workers[workerID]; w != nil {
 		w.used += w.Channels[s.Channel].Cost
 		w.perChan[s.Channel]++
+		e.sync(w)
 	}
 }
 
@@ -519,7 +525,7 @@ func (e *Engine) RemoveWorker(id string, now time.Time) []Decision {
 	}
 	for _, q := range w.Queues {
 		delete(e.byQueue[q], id)
-		delete(e.sorted, q)
+		e.dropMembers(q)
 	}
 	delete(e.workers, id)
 	return append(out, e.match(now)...)
@@ -562,6 +568,7 @@ func (e *Engine) Tick(now time.Time) []Decision {
 		w.misses++
 		if w.MaxMisses > 0 && w.misses >= w.MaxMisses && w.Available {
 			w.Available = false
+			e.sync(w)
 			out = append(out, Decision{Kind: WorkerPaused, Worker: w.ID, Why: Explanation{Excluded: map[string]string{w.ID: fmt.Sprintf("%d offers in a row unanswered", w.misses)}}})
 		}
 	}
@@ -587,6 +594,7 @@ func (e *Engine) release(o *offer) {
 		delete(w.offers, o.id)
 		w.used -= o.cost
 		w.perChan[e.jobs[o.job].Channel]--
+		e.sync(w)
 	}
 }
 
@@ -692,6 +700,7 @@ func (e *Engine) match(now time.Time) []Decision {
 			w.offers[o.id] = o
 			w.used += o.cost
 			w.perChan[j.Channel]++
+			e.sync(w)
 			want--
 			e.rrLast[j.Queue] = w.ID
 			if p.Mode == Serial {
@@ -733,20 +742,6 @@ func (e *Engine) channelNumber(name string) int {
 	return n
 }
 
-// members are a queue's workers in id order.
-func (e *Engine) members(queue string) []*worker {
-	if ws, ok := e.sorted[queue]; ok {
-		return ws
-	}
-	ws := make([]*worker, 0, len(e.byQueue[queue]))
-	for id := range e.byQueue[queue] {
-		ws = append(ws, e.workers[id])
-	}
-	sort.Slice(ws, func(a, b int) bool { return ws[a].ID < ws[b].ID })
-	e.sorted[queue] = ws
-	return ws
-}
-
 // anyFree reports whether some worker of the queue could take an offer
 // now: available, out of wrap-up, with capacity and offers to spare. A
 // queue without one is not worth going through job by job.
@@ -754,8 +749,10 @@ func (e *Engine) anyFree(queue string, now time.Time) bool {
 	if len(e.queues[queue]) == 0 {
 		return false
 	}
-	for _, w := range e.members(queue) {
-		if w.Available && !now.Before(w.wrapUntil) && w.used < w.Capacity && (w.MaxOffers == 0 || len(w.offers) < w.MaxOffers) {
+	at := now.UnixNano()
+	hot := e.memberList(queue).hot
+	for i := range hot {
+		if h := &hot[i]; h.available && at >= h.wrapUntil && h.used < h.capacity && (h.maxOffers == 0 || h.offers < h.maxOffers) {
 			return true
 		}
 	}
@@ -766,24 +763,25 @@ func (e *Engine) anyFree(queue string, now time.Time) bool {
 // others may not.
 func (e *Engine) candidates(j *job, p Policy, now time.Time, keep int) ([]Candidate, Explanation) {
 	why := Explanation{Mode: p.Mode}
-	members := e.members(j.Queue)
+	members := e.memberList(j.Queue)
 	switch p.Mode {
 	case RoundRobin, BestWorker, Serial:
 	default:
-		if keep < len(members) {
-			return e.bestIdle(j, p, now, keep, members)
+		if keep < len(members.hot) {
+			return e.bestIdle(j, p, now, keep, members.hot)
 		}
 	}
 	// Only the queue's workers are considered (workers elsewhere are not
 	// listed as excluded: they were never candidates).
 	var cands []Candidate
-	var byCand []*worker // cands' workers, in the same order until ranked
-	for _, w := range members {
-		if e.exclude(w, j, p, now, &why) {
+	var byCand []*hotMember // cands' workers, in the same order until ranked
+	for i := range members.hot {
+		h := &members.hot[i]
+		if e.exclude(h, j, p, now, &why) {
 			continue
 		}
-		cands = append(cands, Candidate{Worker: w.ID, Score: e.score(w, j, p)})
-		byCand = append(byCand, w)
+		cands = append(cands, Candidate{Worker: h.id, Score: e.score(h.w, j, p)})
+		byCand = append(byCand, h)
 	}
 	idle := func(a, b int) bool {
 		return e.workers[cands[a].Worker].idleSince.Before(e.workers[cands[b].Worker].idleSince)
@@ -815,17 +813,17 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time, keep int) ([]Candid
 		// Longest idle among the least loaded (ACS: lowest load ratio,
 		// then idle time); the keys are read once, not per comparison.
 		rs := make([]idleRank, len(cands))
-		for i, w := range byCand {
-			rs[i] = idleRankOf(w)
+		for i, h := range byCand {
+			rs[i] = idleRankOf(h)
 		}
 		slices.SortStableFunc(rs, func(a, b idleRank) int {
 			if a.load != b.load {
 				return cmp.Compare(a.load, b.load)
 			}
-			return a.idle.Compare(b.idle)
+			return cmp.Compare(a.idle, b.idle)
 		})
 		for i := range rs {
-			cands[i] = Candidate{Worker: rs[i].w.ID, Score: e.score(rs[i].w, j, p)}
+			cands[i] = Candidate{Worker: rs[i].h.id, Score: e.score(rs[i].h.w, j, p)}
 		}
 	}
 	// A returning customer's last agent comes first when eligible.
@@ -841,9 +839,9 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time, keep int) ([]Candid
 // explanation: the reasons of the first few exclusions are spelt out, the
 // rest counted (a queue of hundreds must not cost hundreds of strings per
 // offer).
-func (e *Engine) exclude(w *worker, j *job, p Policy, now time.Time, why *Explanation) bool {
+func (e *Engine) exclude(h *hotMember, j *job, p Policy, now time.Time, why *Explanation) bool {
 	explain := len(why.Excluded) < maxExplained
-	out, reason := e.excluded(w, j, p, now, explain)
+	out, reason := e.excluded(h, j, p, now, explain)
 	if !out {
 		return false
 	}
@@ -851,7 +849,7 @@ func (e *Engine) exclude(w *worker, j *job, p Policy, now time.Time, why *Explan
 		if why.Excluded == nil {
 			why.Excluded = make(map[string]string, maxExplained)
 		}
-		why.Excluded[w.ID] = reason
+		why.Excluded[h.id] = reason
 	}
 	why.ExcludedCount++
 	return true
@@ -860,41 +858,42 @@ func (e *Engine) exclude(w *worker, j *job, p Policy, now time.Time, why *Explan
 // idleRank is a worker's place in longest-idle order: least loaded, then
 // idle longest.
 type idleRank struct {
-	w    *worker
+	h    *hotMember
 	load float64
-	idle time.Time
+	idle int64 // unix ns
 }
 
-func idleRankOf(w *worker) idleRank {
+func idleRankOf(h *hotMember) idleRank {
 	load := 1.0
-	if w.Capacity > 0 {
-		load = float64(w.used) / float64(w.Capacity)
+	if h.capacity > 0 {
+		load = float64(h.used) / float64(h.capacity)
 	}
-	return idleRank{w, load, w.idleSince}
+	return idleRank{h, load, h.idleSince}
 }
 
 func (a idleRank) before(b idleRank) bool {
-	return a.load < b.load || (a.load == b.load && a.idle.Before(b.idle))
+	return a.load < b.load || (a.load == b.load && a.idle < b.idle)
 }
 
 // bestIdle is the longest-idle ranking when only the first keep
 // candidates are used (offered, or shown in the explanation): they are
 // selected in one pass instead of sorting them all, in the order a stable
 // sort would give, and only they are scored.
-func (e *Engine) bestIdle(j *job, p Policy, now time.Time, keep int, members []*worker) ([]Candidate, Explanation) {
+func (e *Engine) bestIdle(j *job, p Policy, now time.Time, keep int, members []hotMember) ([]Candidate, Explanation) {
 	why := Explanation{Mode: p.Mode}
 	var buf [maxExplained + 1]idleRank
 	top := buf[:0]
-	var preferred *worker
-	for _, w := range members {
-		if e.exclude(w, j, p, now, &why) {
+	var preferred *hotMember
+	for i := range members {
+		h := &members[i]
+		if e.exclude(h, j, p, now, &why) {
 			continue
 		}
 		why.CandidateCount++
-		if w.ID == j.Preferred {
-			preferred = w
+		if j.Preferred != "" && h.id == j.Preferred {
+			preferred = h
 		}
-		r := idleRankOf(w)
+		r := idleRankOf(h)
 		if len(top) == keep && !r.before(top[keep-1]) {
 			continue
 		}
@@ -908,11 +907,11 @@ func (e *Engine) bestIdle(j *job, p Policy, now time.Time, keep int, members []*
 	cands := make([]Candidate, 0, len(top)+1)
 	if preferred != nil {
 		// A returning customer's last agent comes first when eligible.
-		cands = append(cands, Candidate{Worker: preferred.ID, Score: e.score(preferred, j, p)})
+		cands = append(cands, Candidate{Worker: preferred.id, Score: e.score(preferred.w, j, p)})
 	}
 	for _, r := range top {
-		if r.w != preferred && len(cands) < keep {
-			cands = append(cands, Candidate{Worker: r.w.ID, Score: e.score(r.w, j, p)})
+		if r.h != preferred && len(cands) < keep {
+			cands = append(cands, Candidate{Worker: r.h.id, Score: e.score(r.h.w, j, p)})
 		}
 	}
 	why.Candidates = cands
@@ -987,37 +986,32 @@ func DefaultScore(jobLabels, workerLabels map[string]any, selectors []Selector) 
 
 // excluded says whether w may not be offered j now and, when explain is
 // set, why.
-func (e *Engine) excluded(w *worker, j *job, p Policy, now time.Time, explain bool) (bool, string) {
-	var ch Channel
-	serves := false
-	if j.channel < len(w.slots) {
-		sl := w.slots[j.channel]
-		ch, serves = Channel{Cost: int(sl.cost), MaxJobs: int(sl.maxJobs)}, sl.served
-	}
+func (e *Engine) excluded(h *hotMember, j *job, p Policy, now time.Time, explain bool) (bool, string) {
+	sl := h.slot(j.channel)
 	switch {
-	case !w.Available:
+	case !h.available:
 		return true, "not available for offers"
-	case now.Before(w.wrapUntil):
+	case now.UnixNano() < h.wrapUntil:
 		return true, "in wrap-up"
-	case !serves:
+	case !sl.served:
 		return true, "has no " + j.Channel + " channel"
-	case len(j.offers) > 0 && j.offers[w.ID] != nil:
+	case len(j.offers) > 0 && j.offers[h.id] != nil:
 		return true, "already holds an offer for the job"
-	case len(j.declined) > 0 && now.Before(j.declined[w.ID]):
+	case len(j.declined) > 0 && now.Before(j.declined[h.id]):
 		return true, "declined the job"
-	case w.used+ch.Cost > w.Capacity:
+	case h.used+int(sl.cost) > h.capacity:
 		if !explain {
 			return true, ""
 		}
-		return true, fmt.Sprintf("capacity %d/%d cannot take %d more", w.used, w.Capacity, ch.Cost)
-	case ch.MaxJobs > 0 && w.perChan[j.Channel] >= ch.MaxJobs:
+		return true, fmt.Sprintf("capacity %d/%d cannot take %d more", h.used, h.capacity, sl.cost)
+	case sl.maxJobs > 0 && h.w.perChan[j.Channel] >= int(sl.maxJobs):
 		if !explain {
 			return true, ""
 		}
-		return true, fmt.Sprintf("at its %d %s jobs", ch.MaxJobs, j.Channel)
-	case w.MaxOffers > 0 && len(w.offers) >= w.MaxOffers:
+		return true, fmt.Sprintf("at its %d %s jobs", sl.maxJobs, j.Channel)
+	case h.maxOffers > 0 && h.offers >= h.maxOffers:
 		return true, "at its concurrent offer limit"
-	case !p.BypassSelectors && !MatchesAll(j.Selectors, w.Labels):
+	case !p.BypassSelectors && len(j.Selectors) > 0 && !MatchesAll(j.Selectors, h.w.Labels):
 		return true, "does not meet the job's worker selectors"
 	}
 	return false, ""

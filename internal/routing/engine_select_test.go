@@ -27,6 +27,14 @@ func TestBestIdleKeepsTheFullRankingsHead(t *testing.T) {
 		}
 		for _, w := range e.workers {
 			w.used = 20 * rng.Intn(6) // some full
+			if rng.Intn(8) == 0 {
+				w.wrapUntil = base.Add(time.Duration(rng.Intn(120)) * time.Second) // some in wrap-up
+			}
+			if rng.Intn(8) == 0 {
+				w.MaxOffers = 1
+				w.offers = map[string]*offer{"o": {}} // some at their offer limit
+			}
+			e.sync(w)
 		}
 		j := &job{JobSpec: JobSpec{ID: "j", Queue: "q", Channel: "chat", Labels: map[string]any{"tier": "gold"}}, channel: e.channelNumber("chat")}
 		members := e.members("q")
@@ -35,6 +43,9 @@ func TestBestIdleKeepsTheFullRankingsHead(t *testing.T) {
 		}
 		now := base.Add(time.Minute)
 		p := e.policies["q"]
+		if err := e.checkMembers(); err != nil {
+			t.Fatal(err)
+		}
 		full, fullWhy := e.candidates(j, p, now, 1<<30)
 		for _, keep := range []int{1, 2, 3, maxExplained} {
 			got, why := e.candidates(j, p, now, keep)

@@ -207,7 +207,7 @@ func TestNoDoubleAssignmentNoOverload(t *testing.T) {
 			now++
 			var ds []routing.Decision
 			var err error
-			switch op := r.Intn(6); op {
+			switch op := r.Intn(7); op {
 			case 0, 1:
 				ch := []string{"voice", "chat"}[r.Intn(2)]
 				ds, err = e.Submit(routing.JobSpec{ID: fmt.Sprintf("j%d", step), Queue: "q", Channel: ch}, at(now))
@@ -233,6 +233,21 @@ func TestNoDoubleAssignmentNoOverload(t *testing.T) {
 			case 5:
 				now += 15
 				ds = e.Tick(at(now))
+			case 6:
+				// The worker changes: presence, wrap-up, queues, offer
+				// limit, pause after a miss.
+				spec := blended(workers[r.Intn(len(workers))], "q")
+				switch r.Intn(4) {
+				case 0:
+					spec.Available = r.Intn(3) > 0
+				case 3:
+					spec.MaxMisses = 1 // paused by its next unanswered offer
+				case 1:
+					spec.WrapUp = time.Duration(r.Intn(20)) * time.Second
+				case 2:
+					spec.Queues, spec.MaxOffers = []string{"q", "q2"}, 1+r.Intn(2)
+				}
+				ds = e.SetWorker(spec, at(now))
 			}
 			if err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, step, err)
@@ -254,6 +269,9 @@ func TestNoDoubleAssignmentNoOverload(t *testing.T) {
 					assignments++
 					delete(open, d.Offer)
 				}
+			}
+			if err := e.CheckMembers(); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, step, err)
 			}
 			for _, w := range workers {
 				used, capacity := e.Load(w)

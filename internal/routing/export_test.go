@@ -20,3 +20,18 @@ func JobIDsKnown(s *Service, ctx context.Context) bool {
 	defer tr.ids.mu.Unlock()
 	return tr.ids.ready
 }
+
+// CheckMembers reports a queue member list whose copy of a worker's
+// ranking fields differs from the worker (a change that missed sync).
+func (e *Engine) CheckMembers() error { return e.checkMembers() }
+
+// HoldRouter takes the tenant router's lock, as a runner's batch does,
+// until release is called.
+func HoldRouter(s *Service, ctx context.Context) (release func(), err error) {
+	tr, err := s.router(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tr.mu.Lock()
+	return tr.mu.Unlock, nil
+}

@@ -273,3 +273,36 @@ func TestJournalWriteFailureFailsTheCallAndReloads(t *testing.T) {
 		t.Fatalf("creating it again: created=%v %v", created, err)
 	}
 }
+
+// A read of a job the journal holds answers from the journal: it does not
+// wait while the router runs a batch.
+func TestJournaledReadDoesNotWaitForTheRouter(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := tenant.With(context.Background(), "acme")
+	s, _ := journaledService(t, st, t.TempDir(), false)
+	_, _, err := s.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 60.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
+	must(t, err)
+	_, _, err = s.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
+	must(t, err)
+	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q", "priority": 3.0}, 0)
+	must(t, err)
+	release, err := routing.HoldRouter(s, ctx)
+	must(t, err)
+	defer release()
+	got := make(chan *routing.Job, 1)
+	go func() {
+		j, err := s.GetJob(ctx, "j1")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- j
+	}()
+	select {
+	case j := <-got:
+		if j == nil || j.Priority != 3 || j.Version != 1 {
+			t.Fatalf("the journaled job: %+v", j)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("GetJob waited for the router's lock")
+	}
+}

@@ -209,6 +209,11 @@ func (s *Service) GetJob(ctx context.Context, id string) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A change the journal holds is committed: read there, a reader does
+	// not wait for the runner's batch (nor see what it has not committed).
+	if j, ok, err := s.journaledJob(tr.t, id); ok {
+		return j, err
+	}
 	tr.mu.Lock()
 	if j := tr.r.Job(id); j != nil {
 		c := j.Clone()
