@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +62,40 @@ func writeHeap(b *testing.B, path string) {
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// stealMeter reads the share of the machine's CPU time its hypervisor gave
+// to others (steal, from /proc/stat) between its start and Percent: on a
+// shared virtual machine it explains runs that differ with the same code.
+type stealMeter struct{ steal, total float64 }
+
+func startSteal(b *testing.B) stealMeter { return readSteal(b) }
+
+// Percent is the steal since start, in percent of all CPU time.
+func (m stealMeter) Percent(b *testing.B) float64 {
+	now := readSteal(b)
+	if now.total == m.total {
+		return 0
+	}
+	return 100 * (now.steal - m.steal) / (now.total - m.total)
+}
+
+func readSteal(b *testing.B) stealMeter {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	var m stealMeter
+	for i, f := range fields[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		if i < 8 { // guest time is counted in user time already
+			m.total += v
+		}
+		if i == 7 {
+			m.steal = v
+		}
+	}
+	return m
 }

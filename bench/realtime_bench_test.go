@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -202,34 +199,8 @@ func BenchmarkChatDelivery(b *testing.B) {
 // own process so the two sides' file descriptors and memory are apart.
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns, identities = 10000, 1000
-	bin := buildBinary(b)
-	dir := b.TempDir()
-	httpAddr := freeAddr(b)
-	cmd := exec.Command(bin, "serve", "--demo", "--data", dir, "--http-addr", httpAddr, "--https-addr", freeAddr(b), "--log-level", "warn",
-		"--api-tenant-rate", "100000")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	var cs string
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "endpoint=") {
-			cs = line
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	_, key, err := switchboardtest.ParseConnectionString(cs)
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := "http://" + httpAddr
-	c := &switchboardtest.Client{Base: base, Key: key, HTTP: http.DefaultClient}
+	cmd, c := serveProcess(b, "--api-tenant-rate", "100000")
+	base := c.Base
 	users := benchUsers(b, c, identities)
 	ctx := context.Background()
 	before := vmRSS(b, cmd.Process.Pid)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cc/switchboard/internal/switchboardtest"
 )
 
 func buildBinary(b *testing.B) string {
@@ -21,6 +24,40 @@ func buildBinary(b *testing.B) string {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// serveProcess starts `switchboard serve --demo` as a process of its own
+// on a fresh data directory, with args added, and returns it with a signed
+// client of its demo tenant; it is stopped when the benchmark ends. A load
+// generator in the benchmark's process then shares neither the server's
+// heap nor its collector, as clients elsewhere would not.
+func serveProcess(b *testing.B, args ...string) (*exec.Cmd, *switchboardtest.Client) {
+	bin := buildBinary(b)
+	httpAddr := freeAddr(b)
+	cmd := exec.Command(bin, append([]string{"serve", "--demo", "--data", b.TempDir(), "--http-addr", httpAddr, "--https-addr", freeAddr(b),
+		"--log-level", "warn"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	var cs string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "endpoint=") {
+			cs = line
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	_, key, err := switchboardtest.ParseConnectionString(cs)
+	if err != nil {
+		b.Fatalf("the server printed no connection string: %v", err)
+	}
+	return cmd, &switchboardtest.Client{Base: "http://" + httpAddr, Key: key, HTTP: http.DefaultClient}
 }
 
 func freeAddr(b *testing.B) string {
