@@ -182,9 +182,12 @@ func BenchmarkRoutingCreateToOffer(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 	// The same requests as the server timed them (from its reading the
-	// request to its writing the answer): the share answered within 5 ms.
+	// request to its writing the answer): the shares answered within 1,
+	// 2.5 and 5 ms.
 	after := serverHistogram(b, c.Base, "routing/jobs")
-	b.ReportMetric(100*(after.within5ms-before.within5ms)/(after.count-before.count), "server≤5ms-%")
+	b.ReportMetric(after.share(before, 0.001), "server≤1ms-%")
+	b.ReportMetric(after.share(before, 0.0025), "server≤2.5ms-%")
+	b.ReportMetric(after.share(before, 0.005), "server≤5ms-%")
 	b.ReportMetric(steal.Percent(b), "steal-%")
 }
 
@@ -266,13 +269,24 @@ func metricFamilies(b *testing.B, base string) map[string]*dto.MetricFamily {
 	return families
 }
 
-type histogramReading struct{ count, within5ms float64 }
+// histogramReading is a request count and, by bucket bound in seconds,
+// how many of them took at most that long.
+type histogramReading struct {
+	count  float64
+	within map[float64]float64
+}
+
+// share is the share of the requests between two readings that took at
+// most le seconds, in percent.
+func (r histogramReading) share(since histogramReading, le float64) float64 {
+	return 100 * (r.within[le] - since.within[le]) / (r.count - since.count)
+}
 
 // serverHistogram reads, from the server's /metrics, how many requests on
-// routes containing route it has answered, and how many within 5 ms (a
-// bucket bound of its request-duration histogram).
+// routes containing route it has answered, and how long they took (the
+// buckets of its request-duration histogram).
 func serverHistogram(b *testing.B, base, route string) histogramReading {
-	var out histogramReading
+	out := histogramReading{within: map[float64]float64{}}
 	f := metricFamilies(b, base)["switchboard_http_request_duration_seconds"]
 	for _, m := range f.GetMetric() {
 		matches := false
@@ -285,9 +299,7 @@ func serverHistogram(b *testing.B, base, route string) histogramReading {
 		h := m.GetHistogram()
 		out.count += float64(h.GetSampleCount())
 		for _, bk := range h.GetBucket() {
-			if bk.GetUpperBound() == 0.005 {
-				out.within5ms += float64(bk.GetCumulativeCount())
-			}
+			out.within[bk.GetUpperBound()] += float64(bk.GetCumulativeCount())
 		}
 	}
 	return out
