@@ -141,11 +141,9 @@ type offer struct {
 }
 
 type worker struct {
-	// Ranking a queue reads these of each of its workers for every job,
-	// so they come first, together (with WorkerSpec's first fields, in
-	// 128 bytes): each worker costs one trip to memory, not one per field.
-	// slots are the worker's channels indexed by the engine's channel
-	// numbers (a lookup without a map), kept in slotBuf while few.
+	// Ranking reads copies of the fields it needs (hotMember, kept by
+	// sync). slots are the worker's channels indexed by the engine's
+	// channel numbers (a lookup without a map), kept in slotBuf while few.
 	slots     []chanSlot
 	used      int // capacity held by offers and assignments
 	wrapUntil time.Time
@@ -984,8 +982,10 @@ func DefaultScore(jobLabels, workerLabels map[string]any, selectors []Selector) 
 	return total / float64(len(selectors))
 }
 
-// excluded says whether w may not be offered j now and, when explain is
-// set, why.
+// excluded says whether the worker h copies may not be offered j now and,
+// when explain is set, why. It reads the worker itself only for what the
+// copy leaves out (the job's own offers and declines, per-channel job
+// limits, selectors), which the usual new job does not need.
 func (e *Engine) excluded(h *hotMember, j *job, p Policy, now time.Time, explain bool) (bool, string) {
 	sl := h.slot(j.channel)
 	switch {
