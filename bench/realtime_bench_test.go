@@ -199,7 +199,7 @@ func BenchmarkChatDelivery(b *testing.B) {
 // own process so the two sides' file descriptors and memory are apart.
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns, identities = 10000, 1000
-	cmd, c := serveProcess(b, "--api-tenant-rate", "100000")
+	cmd, c := serveProcess(b, 0, "--api-tenant-rate", "100000")
 	base := c.Base
 	users := benchUsers(b, c, identities)
 	ctx := context.Background()

@@ -30,12 +30,17 @@ func buildBinary(b *testing.B) string {
 // on a fresh data directory, with args added, and returns it with a signed
 // client of its demo tenant; it is stopped when the benchmark ends. A load
 // generator in the benchmark's process then shares neither the server's
-// heap nor its collector, as clients elsewhere would not.
-func serveProcess(b *testing.B, args ...string) (*exec.Cmd, *switchboardtest.Client) {
+// heap nor its collector, as clients elsewhere would not. A niceness above
+// 0 runs the server at that lower priority (see BenchmarkRoutingCreateToOffer).
+func serveProcess(b *testing.B, niceness int, args ...string) (*exec.Cmd, *switchboardtest.Client) {
 	bin := buildBinary(b)
 	httpAddr := freeAddr(b)
-	cmd := exec.Command(bin, append([]string{"serve", "--demo", "--data", b.TempDir(), "--http-addr", httpAddr, "--https-addr", freeAddr(b),
-		"--log-level", "warn"}, args...)...)
+	argv := append([]string{bin, "serve", "--demo", "--data", b.TempDir(), "--http-addr", httpAddr, "--https-addr", freeAddr(b),
+		"--log-level", "warn"}, args...)
+	if niceness > 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(niceness)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
