@@ -747,10 +747,9 @@ func (e *Engine) anyFree(queue string, now time.Time) bool {
 	if len(e.queues[queue]) == 0 {
 		return false
 	}
-	at := now.UnixNano()
 	hot := e.memberList(queue).hot
 	for i := range hot {
-		if h := &hot[i]; h.available && at >= h.wrapUntil && h.used < h.capacity && (h.maxOffers == 0 || h.offers < h.maxOffers) {
+		if h := &hot[i]; h.available && !now.Before(h.wrapUntil) && h.used < h.capacity && (h.maxOffers == 0 || h.offers < h.maxOffers) {
 			return true
 		}
 	}
@@ -818,7 +817,7 @@ func (e *Engine) candidates(j *job, p Policy, now time.Time, keep int) ([]Candid
 			if a.load != b.load {
 				return cmp.Compare(a.load, b.load)
 			}
-			return cmp.Compare(a.idle, b.idle)
+			return a.idle.Compare(b.idle)
 		})
 		for i := range rs {
 			cands[i] = Candidate{Worker: rs[i].h.id, Score: e.score(rs[i].h.w, j, p)}
@@ -858,7 +857,7 @@ func (e *Engine) exclude(h *hotMember, j *job, p Policy, now time.Time, why *Exp
 type idleRank struct {
 	h    *hotMember
 	load float64
-	idle int64 // unix ns
+	idle time.Time
 }
 
 func idleRankOf(h *hotMember) idleRank {
@@ -870,7 +869,7 @@ func idleRankOf(h *hotMember) idleRank {
 }
 
 func (a idleRank) before(b idleRank) bool {
-	return a.load < b.load || (a.load == b.load && a.idle < b.idle)
+	return a.load < b.load || (a.load == b.load && a.idle.Before(b.idle))
 }
 
 // bestIdle is the longest-idle ranking when only the first keep
@@ -991,7 +990,7 @@ func (e *Engine) excluded(h *hotMember, j *job, p Policy, now time.Time, explain
 	switch {
 	case !h.available:
 		return true, "not available for offers"
-	case now.UnixNano() < h.wrapUntil:
+	case now.Before(h.wrapUntil):
 		return true, "in wrap-up"
 	case !sl.served:
 		return true, "has no " + j.Channel + " channel"

@@ -3,7 +3,6 @@ package routing
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 )
@@ -25,10 +24,12 @@ type queueMembers struct {
 // to hotOf(w) after each change to the worker; checkMembers proves it in
 // the tests.
 type hotMember struct {
-	w              *worker
-	id             string
-	idleSince      int64 // unix ns
-	wrapUntil      int64 // unix ns; minTime when none
+	w  *worker
+	id string
+	// Times, not Unix nanoseconds: compared as the worker's own are (by the
+	// monotonic clock when both carry it), and any time fits.
+	idleSince      time.Time
+	wrapUntil      time.Time
 	used, capacity int
 	offers         int
 	maxOffers      int
@@ -42,23 +43,14 @@ type hotMember struct {
 // channel reads the worker itself.
 const hotSlots = 2
 
-const minTime = math.MinInt64
-
 // memberRef is where a copy of a worker's hot fields sits.
 type memberRef struct {
 	list *queueMembers
 	i    int
 }
 
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return minTime
-	}
-	return t.UnixNano()
-}
-
 func hotOf(w *worker) hotMember {
-	h := hotMember{w: w, id: w.ID, idleSince: unixNano(w.idleSince), wrapUntil: unixNano(w.wrapUntil), used: w.used, capacity: w.Capacity,
+	h := hotMember{w: w, id: w.ID, idleSince: w.idleSince, wrapUntil: w.wrapUntil, used: w.used, capacity: w.Capacity,
 		offers: len(w.offers), maxOffers: w.MaxOffers, available: w.Available}
 	h.nslots = int8(copy(h.slots[:], w.slots))
 	return h

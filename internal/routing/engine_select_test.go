@@ -60,3 +60,30 @@ func TestBestIdleKeepsTheFullRankingsHead(t *testing.T) {
 		}
 	}
 }
+
+// A wrap-up far beyond what Unix nanoseconds hold (wrapUpSeconds is any
+// non-negative integer) still keeps the worker from offers: ranking's
+// copies compare times as the worker's own are compared.
+func TestLongWrapUpKeepsTheWorkerOut(t *testing.T) {
+	e := NewEngine()
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	e.SetQueue("q", Policy{Mode: LongestIdle, OfferExpiry: time.Minute}, now)
+	wrap := 250 * 365 * 24 * time.Hour // ends after 2262
+	e.SetWorker(WorkerSpec{ID: "w", Available: true, Capacity: 1, Queues: []string{"q"}, Channels: map[string]Channel{"chat": {Cost: 1}}, WrapUp: wrap}, now)
+	ds, err := e.Submit(JobSpec{ID: "j1", Queue: "q", Channel: "chat"}, now)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("j1: %v %v", ds, err)
+	}
+	if _, err := e.Accept("w", ds[0].Offer, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Complete("j1", now); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := e.Submit(JobSpec{ID: "j2", Queue: "q", Channel: "chat"}, now.Add(time.Second)); len(ds) > 0 {
+		t.Fatalf("a worker in wrap-up until %v was offered j2: %+v", e.workers["w"].wrapUntil, ds)
+	}
+	if err := e.checkMembers(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+	_ "time/tzdata" // Asia/Jakarta, for TestJobTimesAreUTCFromMemoryAndJournal
 
 	"github.com/switchboard-cc/switchboard/internal/errs"
 	"github.com/switchboard-cc/switchboard/internal/journal"
@@ -304,5 +306,49 @@ func TestJournaledReadDoesNotWaitForTheRouter(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("GetJob waited for the router's lock")
+	}
+}
+
+// A job's times are in UTC whether read from the router's memory or from
+// the journal, whatever the host's zone: the same document either way. The
+// test runs itself again in a process whose zone is Asia/Jakarta (the zone
+// is read once, at start).
+func TestJobTimesAreUTCFromMemoryAndJournal(t *testing.T) {
+	if os.Getenv("SB_TEST_ZONE_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestJobTimesAreUTCFromMemoryAndJournal$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SB_TEST_ZONE_CHILD=1", "TZ=Asia/Jakarta")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	if _, off := time.Now().Zone(); off != 7*3600 {
+		t.Fatalf("the child's zone is %d s from UTC, not Asia/Jakarta's", off)
+	}
+	st := storetest.SQLite(t)
+	ctx := tenant.With(context.Background(), "acme")
+	s, _ := journaledService(t, st, t.TempDir(), false)
+	_, _, err := s.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 60.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
+	must(t, err)
+	_, _, err = s.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
+	must(t, err)
+	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q"}, 0)
+	must(t, err)
+	fromJournal, err := s.GetJob(ctx, "j1")
+	must(t, err)
+	// A list checkpoints: the next read finds the queued job in memory.
+	_, err = s.ListJobs(ctx, routing.JobFilter{}, "", 10)
+	must(t, err)
+	fromMemory, err := s.GetJob(ctx, "j1")
+	must(t, err)
+	for _, j := range []*routing.Job{fromJournal, fromMemory} {
+		if j.EnqueuedAt.Location() != time.UTC || j.CreatedAt.Location() != time.UTC {
+			t.Fatalf("times not in UTC: enqueued %v, created %v", j.EnqueuedAt, j.CreatedAt)
+		}
+	}
+	a, _ := json.Marshal(fromJournal)
+	b, _ := json.Marshal(fromMemory)
+	if string(a) != string(b) {
+		t.Fatalf("the journal's job\n%s\nthe router's\n%s", a, b)
 	}
 }

@@ -74,9 +74,16 @@ type Service struct {
 	stopped bool
 }
 
+// utcNow is the router's clock. In UTC, a job's times read the same from
+// memory as from the journal or the database (which keep UTC); and without
+// the monotonic reading UTC drops, every comparison of the router's times
+// is by the wall clock, which its scheduled times (closeAt, expiries,
+// wrap-up ends) are stated in.
+func utcNow() time.Time { return time.Now().UTC() }
+
 // NewService wires the router service over the configuration service.
 func NewService(config *Config, jobs JobStore, outbox Outbox, log *slog.Logger) *Service {
-	return &Service{config: config, jobs: jobs, outbox: outbox, now: time.Now, log: log, routers: map[tenant.ID]*tenantRouter{}}
+	return &Service{config: config, jobs: jobs, outbox: outbox, now: utcNow, log: log, routers: map[tenant.ID]*tenantRouter{}}
 }
 
 type pendingWrite struct {
