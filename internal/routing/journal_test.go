@@ -276,16 +276,24 @@ func TestJournalWriteFailureFailsTheCallAndReloads(t *testing.T) {
 	}
 }
 
-// A read of a job the journal holds answers from the journal: it does not
-// wait while the router runs a batch.
-func TestJournaledReadDoesNotWaitForTheRouter(t *testing.T) {
-	st := storetest.SQLite(t)
+// serviceWithQueue is a journaled service whose tenant has queue q and no
+// worker.
+func serviceWithQueue(t *testing.T) (*routing.Service, context.Context) {
+	t.Helper()
 	ctx := tenant.With(context.Background(), "acme")
-	s, _ := journaledService(t, st, t.TempDir(), false)
+	s, _ := journaledService(t, storetest.SQLite(t), t.TempDir(), false)
 	_, _, err := s.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 60.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
 	must(t, err)
 	_, _, err = s.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
 	must(t, err)
+	return s, ctx
+}
+
+// A read of a job the journal holds answers from the journal: it does not
+// wait while the router runs a batch.
+func TestJournaledReadDoesNotWaitForTheRouter(t *testing.T) {
+	s, ctx := serviceWithQueue(t)
+	var err error
 	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q", "priority": 3.0}, 0)
 	must(t, err)
 	release, err := routing.HoldRouter(s, ctx)
@@ -325,13 +333,8 @@ func TestJobTimesAreUTCFromMemoryAndJournal(t *testing.T) {
 	if _, off := time.Now().Zone(); off != 7*3600 {
 		t.Fatalf("the child's zone is %d s from UTC, not Asia/Jakarta's", off)
 	}
-	st := storetest.SQLite(t)
-	ctx := tenant.With(context.Background(), "acme")
-	s, _ := journaledService(t, st, t.TempDir(), false)
-	_, _, err := s.Upsert(ctx, routing.KindDistributionPolicy, "dp", map[string]any{"offerExpiresAfterSeconds": 60.0, "mode": map[string]any{"kind": "longestIdle"}}, 0)
-	must(t, err)
-	_, _, err = s.Upsert(ctx, routing.KindQueue, "q", map[string]any{"distributionPolicyId": "dp"}, 0)
-	must(t, err)
+	s, ctx := serviceWithQueue(t)
+	var err error
 	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q"}, 0)
 	must(t, err)
 	fromJournal, err := s.GetJob(ctx, "j1")
