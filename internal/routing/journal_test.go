@@ -293,8 +293,7 @@ func serviceWithQueue(t *testing.T) (*routing.Service, context.Context) {
 // wait while the router runs a batch.
 func TestJournaledReadDoesNotWaitForTheRouter(t *testing.T) {
 	s, ctx := serviceWithQueue(t)
-	var err error
-	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q", "priority": 3.0}, 0)
+	_, _, err := s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q", "priority": 3.0}, 0)
 	must(t, err)
 	release, err := routing.HoldRouter(s, ctx)
 	must(t, err)
@@ -334,8 +333,7 @@ func TestJobTimesAreUTCFromMemoryAndJournal(t *testing.T) {
 		t.Fatalf("the child's zone is %d s from UTC, not Asia/Jakarta's", off)
 	}
 	s, ctx := serviceWithQueue(t)
-	var err error
-	_, _, err = s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q"}, 0)
+	_, _, err := s.UpsertJob(ctx, "j1", map[string]any{"channelId": "chat", "queueId": "q"}, 0)
 	must(t, err)
 	fromJournal, err := s.GetJob(ctx, "j1")
 	must(t, err)
