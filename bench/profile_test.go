@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -20,36 +21,32 @@ import (
 // (go tool trace -pprof=sync FILE shows where goroutines waited).
 // Call it right before b.ResetTimer.
 func profileTimed(b *testing.B) {
-	if path := os.Getenv("SB_BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		})
-	}
-	if path := os.Getenv("SB_BENCH_TRACE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() {
-			trace.Stop()
-			f.Close()
-		})
-	}
+	recordTimed(b, "SB_BENCH_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	recordTimed(b, "SB_BENCH_TRACE", trace.Start, trace.Stop)
 	if path := os.Getenv("SB_BENCH_MEMPROFILE"); path != "" {
 		writeHeap(b, path+".base")
 		b.Cleanup(func() { writeHeap(b, path) })
 	}
+}
+
+// recordTimed starts a recording (a CPU profile, a trace) into the file the
+// environment variable env names, if it names one, until the benchmark ends.
+func recordTimed(b *testing.B, env string, start func(io.Writer) error, stop func()) {
+	path := os.Getenv(env)
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := start(f); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stop()
+		f.Close()
+	})
 }
 
 func writeHeap(b *testing.B, path string) {
